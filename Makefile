@@ -1,0 +1,61 @@
+# Build, check and test the RNN chapter. `make help` lists the targets.
+#
+# Everything runs in .venv, created from requirements.txt on first use.
+# For an NVIDIA GPU, ask for a CUDA build of MXNet 1.9.1, e.g.
+#     make html MXNET=mxnet-cu112==1.9.1
+# (not exercised by our CI, which has no GPU).
+
+MXNET ?= mxnet==1.9.1
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+# d2lbook calls sphinx-build and pandoc by name.
+export PATH := $(BIN):$(PATH)
+
+# The pinned toolchain is resolved for Python 3.11 (mxnet 1.9.1 needs <=3.11,
+# the Jupyter packages of requirements.txt need >=3.11).
+PYTHON ?= $(shell for p in python3.11 python3; do \
+	command -v $$p >/dev/null 2>&1 && \
+	$$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
+	2>/dev/null && { echo $$p; break; }; done)
+
+.PHONY: help venv html eval lib check-lib test clean
+
+help:  ## list the targets
+	@echo 'make <target>, where <target> is one of:'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
+		sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 14
+
+venv: $(STAMP)  ## create .venv from requirements.txt
+
+$(STAMP): requirements.txt
+	@test -n "$(PYTHON)" || { echo 'error: Python 3.11 not found on PATH;' \
+		'install it (e.g. apt-get install python3.11-venv) or run' \
+		'make PYTHON=/path/to/python3.11' >&2; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	grep -v '^mxnet==' requirements.txt > $(VENV)/requirements.txt
+	$(PY) -m pip install --quiet -r $(VENV)/requirements.txt '$(MXNET)'
+	ln -sf $$($(PY) -c 'import os, pypandoc; print(os.path.join( \
+		os.path.dirname(pypandoc.__file__), "files", "pandoc"))') $(BIN)/pandoc
+	$(PY) -c 'import mxnet, d2lbook, pkg_resources'
+	touch $@
+
+lib: $(STAMP)  ## regenerate gluonbook/ from the chapter's #@save cells
+	$(PY) build/make_lib.py
+
+check-lib: $(STAMP)  ## fail if gluonbook/ differs from the chapter
+	$(PY) build/make_lib.py --check
+
+eval: check-lib  ## execute every section that changed into _build/eval
+	$(PY) build/evaluate.py
+
+html: eval  ## build the HTML book into _build/html
+	$(BIN)/d2lbook build html
+	@echo 'open _build/html/index.html'
+
+test: html  ## check-lib, evaluate, build, then check outputs and library
+	$(PY) -m pytest tests
+
+clean:  ## remove everything built (keeps .venv)
+	rm -rf _build

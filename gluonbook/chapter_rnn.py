@@ -1,0 +1,423 @@
+# Generated from chapter_rnn/ by build/make_lib.py: edit the chapter, not
+# this file. Each block below is a `#@save` cell, in book order.
+"""The helpers that the RNN chapter saves for later sections."""
+import sys
+
+# Saved code calls other helpers as `gb.name`, exactly as the book does.
+gb = sys.modules[__name__]
+
+
+# --- chapter_rnn/lang-model-dataset.md: A Character-Level Language Model Data Set
+import hashlib
+import math
+import os
+import random
+import re
+import time
+import mxnet as mx
+from mxnet import autograd, gluon, init, nd
+from mxnet.gluon import loss as gloss, nn
+
+
+# --- chapter_rnn/lang-model-dataset.md: A Character-Level Language Model Data Set
+DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(gb.__file__))), 'data')
+TIME_MACHINE_SHA1 = '090b5e7e70c295757f55df93cb0a180b9691891a'
+
+
+def read_time_machine(path=None):
+    """Return the raw text of The Time Machine after checking its hash."""
+    path = path or os.path.join(gb.DATA_DIR, 'timemachine.txt')
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f'{path} not found: it should hold The Time Machine, '
+            f'sha1 {gb.TIME_MACHINE_SHA1}, as shipped in data/')
+    with open(path, 'rb') as f:
+        raw = f.read()
+    sha1 = hashlib.sha1(raw).hexdigest()
+    if sha1 != gb.TIME_MACHINE_SHA1:
+        raise ValueError(
+            f'{path} has sha1 {sha1}, expected {gb.TIME_MACHINE_SHA1}: '
+            f'the file was altered or replaced')
+    return raw.decode('ascii')
+
+
+# --- chapter_rnn/lang-model-dataset.md: A Character-Level Language Model Data Set
+def clean_text(text):
+    """Lower-case text and turn every run of non-letters into one space."""
+    return re.sub('[^a-z]+', ' ', text.lower()).strip()
+
+
+# --- chapter_rnn/lang-model-dataset.md: A Character-Level Language Model Data Set
+def load_data_time_machine(path=None):
+    """Return (corpus_indices, char_to_idx, idx_to_char, vocab_size)."""
+    corpus_chars = gb.clean_text(gb.read_time_machine(path))
+    idx_to_char = sorted(set(corpus_chars))
+    char_to_idx = {char: i for i, char in enumerate(idx_to_char)}
+    corpus_indices = [char_to_idx[char] for char in corpus_chars]
+    return corpus_indices, char_to_idx, idx_to_char, len(idx_to_char)
+
+
+# --- chapter_rnn/lang-model-dataset.md: A Character-Level Language Model Data Set
+def train_val_split(corpus_indices, val_fraction=0.1):
+    """Split a corpus into a training head and a validation tail."""
+    if not 0 < val_fraction < 1:
+        raise ValueError(f'val_fraction must be in (0, 1), '
+                         f'got {val_fraction}')
+    num_train = round(len(corpus_indices) * (1 - val_fraction))
+    return corpus_indices[:num_train], corpus_indices[num_train:]
+
+
+# --- chapter_rnn/lang-model-dataset.md: A Character-Level Language Model Data Set
+def check_corpus_size(num_tokens, batch_size, num_steps):
+    """Raise ValueError unless a corpus fills one minibatch."""
+    if batch_size < 1 or num_steps < 1:
+        raise ValueError(f'batch_size and num_steps must be positive, got '
+                         f'{batch_size} and {num_steps}')
+    needed = batch_size * (num_steps + 1)
+    if num_tokens < needed:
+        raise ValueError(
+            f'a corpus of {num_tokens} tokens is too short for '
+            f'batch_size={batch_size} and num_steps={num_steps}: one '
+            f'minibatch needs at least {needed} tokens')
+
+
+# --- chapter_rnn/lang-model-dataset.md: A Character-Level Language Model Data Set
+def data_iter_random(corpus_indices, batch_size, num_steps, ctx=None):
+    """Yield minibatches of randomly ordered, non-overlapping sequences."""
+    gb.check_corpus_size(len(corpus_indices), batch_size, num_steps)
+    # Subtract 1 so that the label of the last example stays in the corpus.
+    num_examples = (len(corpus_indices) - 1) // num_steps
+    epoch_size = num_examples // batch_size
+    example_indices = list(range(num_examples))
+    random.shuffle(example_indices)
+    for i in range(0, epoch_size * batch_size, batch_size):
+        starts = [j * num_steps for j in example_indices[i: i + batch_size]]
+        X = [corpus_indices[s: s + num_steps] for s in starts]
+        Y = [corpus_indices[s + 1: s + num_steps + 1] for s in starts]
+        yield nd.array(X, ctx), nd.array(Y, ctx)
+
+
+# --- chapter_rnn/lang-model-dataset.md: A Character-Level Language Model Data Set
+def data_iter_consecutive(corpus_indices, batch_size, num_steps, ctx=None):
+    """Yield minibatches whose rows continue those of the last minibatch."""
+    gb.check_corpus_size(len(corpus_indices), batch_size, num_steps)
+    corpus_indices = nd.array(corpus_indices, ctx=ctx)
+    batch_len = len(corpus_indices) // batch_size
+    # Row i holds tokens [i * batch_len, (i + 1) * batch_len).
+    indices = corpus_indices[: batch_size * batch_len].reshape(
+        (batch_size, batch_len))  # (batch_size, batch_len)
+    epoch_size = (batch_len - 1) // num_steps
+    for i in range(0, epoch_size * num_steps, num_steps):
+        X = indices[:, i: i + num_steps]
+        Y = indices[:, i + 1: i + num_steps + 1]
+        yield X, Y
+
+
+# --- chapter_rnn/rnn-scratch.md: Implementing a Recurrent Neural Network from Scratch
+def to_onehot(X, size):
+    """Turn (batch_size, num_steps) indices into num_steps one-hot arrays."""
+    # X.T has shape (num_steps, batch_size); each row is one time step.
+    return [nd.one_hot(x, size) for x in X.T]
+
+
+# --- chapter_rnn/rnn-scratch.md: Implementing a Recurrent Neural Network from Scratch
+def try_gpu():
+    """Return gpu(0) if MXNet can use it, otherwise cpu()."""
+    try:
+        ctx = mx.gpu()
+        _ = nd.zeros((1,), ctx=ctx)
+    except mx.base.MXNetError:
+        ctx = mx.cpu()
+    return ctx
+
+
+def get_rnn_params(vocab_size, num_hiddens, ctx):
+    """Return [W_xh, W_hh, b_h, W_hq, b_q] with gradients attached."""
+    def normal(shape):
+        return nd.random.normal(scale=0.01, shape=shape, ctx=ctx)
+
+    W_xh = normal((vocab_size, num_hiddens))
+    W_hh = normal((num_hiddens, num_hiddens))
+    b_h = nd.zeros(num_hiddens, ctx=ctx)
+    W_hq = normal((num_hiddens, vocab_size))
+    b_q = nd.zeros(vocab_size, ctx=ctx)
+    params = [W_xh, W_hh, b_h, W_hq, b_q]
+    for param in params:
+        param.attach_grad()
+    return params
+
+
+# --- chapter_rnn/rnn-scratch.md: Implementing a Recurrent Neural Network from Scratch
+def init_rnn_state(batch_size, num_hiddens, ctx):
+    """Return the all-zero initial state (H,)."""
+    return (nd.zeros(shape=(batch_size, num_hiddens), ctx=ctx),)
+
+
+# --- chapter_rnn/rnn-scratch.md: Implementing a Recurrent Neural Network from Scratch
+def rnn(inputs, state, params):
+    """Run a tanh RNN over a list of (batch_size, vocab_size) inputs."""
+    W_xh, W_hh, b_h, W_hq, b_q = params
+    H, = state
+    outputs = []
+    for X in inputs:
+        H = nd.tanh(nd.dot(X, W_xh) + nd.dot(H, W_hh) + b_h)
+        Y = nd.dot(H, W_hq) + b_q
+        outputs.append(Y)
+    return outputs, (H,)
+
+
+# --- chapter_rnn/rnn-scratch.md: Implementing a Recurrent Neural Network from Scratch
+def check_prefix(prefix, char_to_idx):
+    """Raise ValueError unless prefix is non-empty and in the vocabulary."""
+    if not prefix:
+        raise ValueError('prefix is empty: prediction needs at least one '
+                         'character to start from')
+    for char in prefix:
+        if char not in char_to_idx:
+            raise ValueError(
+                f'prefix {prefix!r} contains {char!r}, which is not in the '
+                f'vocabulary {"".join(sorted(char_to_idx))!r}')
+
+
+def predict_rnn(prefix, num_chars, rnn, params, init_rnn_state,
+                num_hiddens, vocab_size, ctx, idx_to_char, char_to_idx):
+    """Return prefix followed by num_chars greedily predicted characters."""
+    gb.check_prefix(prefix, char_to_idx)
+    if num_chars < 0:
+        raise ValueError(f'num_chars must be >= 0, got {num_chars}')
+    state = init_rnn_state(1, num_hiddens, ctx)
+    output = [char_to_idx[prefix[0]]]
+    for t in range(num_chars + len(prefix) - 1):
+        # The input is the last character: (batch_size, num_steps) = (1, 1).
+        X = gb.to_onehot(nd.array([[output[-1]]], ctx=ctx), vocab_size)
+        (Y, state) = rnn(X, state, params)
+        if t < len(prefix) - 1:
+            output.append(char_to_idx[prefix[t + 1]])
+        else:
+            output.append(int(Y[0].argmax(axis=1).asscalar()))
+    return ''.join([idx_to_char[i] for i in output])
+
+
+# --- chapter_rnn/rnn-scratch.md: Implementing a Recurrent Neural Network from Scratch
+def grad_clipping(params, theta, ctx):
+    """Rescale the gradients of params to a total L2 norm of at most theta."""
+    norm = nd.array([0], ctx)
+    for param in params:
+        norm += (param.grad ** 2).sum()
+    norm = norm.sqrt().asscalar()
+    if norm > theta:
+        for param in params:
+            param.grad[:] *= theta / norm
+
+
+# --- chapter_rnn/rnn-scratch.md: Implementing a Recurrent Neural Network from Scratch
+def sgd(params, lr, batch_size):
+    """Minibatch SGD: step each parameter against its gradient in place."""
+    for param in params:
+        param[:] = param - lr * param.grad / batch_size
+
+
+# --- chapter_rnn/rnn-scratch.md: Implementing a Recurrent Neural Network from Scratch
+def eval_perplexity(net, begin_state, corpus_indices, batch_size,
+                    num_steps, ctx):
+    """Return the perplexity of net over corpus_indices."""
+    loss = gloss.SoftmaxCrossEntropyLoss()
+    state = begin_state(batch_size)
+    l_sum, n = 0.0, 0
+    for X, Y in gb.data_iter_consecutive(corpus_indices, batch_size,
+                                         num_steps, ctx):
+        output, state = net(X, state)
+        # output: (num_steps * batch_size, vocab_size), time step major,
+        # so the labels are read column by column, Y.T.
+        y = Y.T.reshape((-1,))
+        l_sum += loss(output, y).sum().asscalar()
+        n += y.size
+    return math.exp(l_sum / n)
+
+
+def check_finite(loss_value, epoch, lr):
+    """Raise FloatingPointError if training diverged."""
+    if not math.isfinite(loss_value):
+        raise FloatingPointError(
+            f'the training loss became {loss_value} in epoch {epoch + 1}; '
+            f'the learning rate {lr} is too large for this model')
+
+
+# --- chapter_rnn/rnn-scratch.md: Implementing a Recurrent Neural Network from Scratch
+def train_and_predict_rnn(rnn, get_params, init_rnn_state, num_hiddens,
+                          vocab_size, ctx, corpus_indices, idx_to_char,
+                          char_to_idx, is_random_iter, num_epochs, num_steps,
+                          lr, clipping_theta, batch_size, pred_period,
+                          pred_len, prefixes):
+    """Train a from-scratch RNN; return per-epoch train/val perplexity."""
+    train_indices, val_indices = gb.train_val_split(corpus_indices)
+    gb.check_corpus_size(len(val_indices), batch_size, num_steps)
+    if is_random_iter:
+        data_iter_fn = gb.data_iter_random
+    else:
+        data_iter_fn = gb.data_iter_consecutive
+    params = get_params()
+    loss = gloss.SoftmaxCrossEntropyLoss()
+
+    def net(X, state):
+        outputs, state = rnn(gb.to_onehot(X, vocab_size), state, params)
+        return nd.concat(*outputs, dim=0), state
+
+    def begin_state(batch_size):
+        return init_rnn_state(batch_size, num_hiddens, ctx)
+
+    history = {'train': [], 'val': []}
+    for epoch in range(num_epochs):
+        state = begin_state(batch_size)
+        l_sum, n, start = 0.0, 0, time.time()
+        for X, Y in data_iter_fn(train_indices, batch_size, num_steps, ctx):
+            if is_random_iter:
+                state = begin_state(batch_size)
+            else:
+                state = tuple(s.detach() for s in state)
+            with autograd.record():
+                output, state = net(X, state)
+                y = Y.T.reshape((-1,))
+                l = loss(output, y).mean()
+            l.backward()
+            gb.grad_clipping(params, clipping_theta, ctx)
+            gb.sgd(params, lr, 1)  # l is a mean already
+            l_sum += l.asscalar() * y.size
+            n += y.size
+            gb.check_finite(l_sum, epoch, lr)
+        seconds = time.time() - start
+        history['train'].append(math.exp(l_sum / n))
+        history['val'].append(gb.eval_perplexity(
+            net, begin_state, val_indices, batch_size, num_steps, ctx))
+        if (epoch + 1) % pred_period == 0:
+            print('epoch %d, perplexity %.2f, val perplexity %.2f, '
+                  'time %.1f sec' % (epoch + 1, history['train'][-1],
+                                     history['val'][-1], seconds))
+            for prefix in prefixes:
+                print(' -', gb.predict_rnn(
+                    prefix, pred_len, rnn, params, init_rnn_state,
+                    num_hiddens, vocab_size, ctx, idx_to_char,
+                    char_to_idx))
+    return history
+
+
+# --- chapter_rnn/rnn-gluon.md: Concise Implementation of Recurrent Neural Networks
+class RNNModel(nn.Block):
+    """A recurrent layer followed by a dense layer over the vocabulary."""
+    def __init__(self, rnn_layer, vocab_size, **kwargs):
+        super(RNNModel, self).__init__(**kwargs)
+        self.rnn = rnn_layer
+        self.vocab_size = vocab_size
+        self.dense = nn.Dense(vocab_size)
+
+    def forward(self, inputs, state):
+        # inputs: (batch_size, num_steps) -> X: (num_steps, batch_size,
+        # vocab_size), the time-major layout that rnn_layer expects.
+        X = nd.one_hot(inputs.T, self.vocab_size)
+        Y, state = self.rnn(X, state)
+        # Y: (num_steps, batch_size, num_hiddens). The dense layer sees
+        # (num_steps * batch_size, num_hiddens) and returns
+        # (num_steps * batch_size, vocab_size): rows are time step major.
+        output = self.dense(Y.reshape((-1, Y.shape[-1])))
+        return output, state
+
+    def begin_state(self, *args, **kwargs):
+        return self.rnn.begin_state(*args, **kwargs)
+
+
+# --- chapter_rnn/rnn-gluon.md: Concise Implementation of Recurrent Neural Networks
+def predict_rnn_gluon(prefix, num_chars, model, vocab_size, ctx, idx_to_char,
+                      char_to_idx):
+    """Return prefix followed by num_chars greedily predicted characters."""
+    gb.check_prefix(prefix, char_to_idx)
+    if num_chars < 0:
+        raise ValueError(f'num_chars must be >= 0, got {num_chars}')
+    state = model.begin_state(batch_size=1, ctx=ctx)
+    output = [char_to_idx[prefix[0]]]
+    for t in range(num_chars + len(prefix) - 1):
+        X = nd.array([output[-1]], ctx=ctx).reshape((1, 1))
+        (Y, state) = model(X, state)  # parameters live inside the model
+        if t < len(prefix) - 1:
+            output.append(char_to_idx[prefix[t + 1]])
+        else:
+            output.append(int(Y.argmax(axis=1).asscalar()))
+    return ''.join([idx_to_char[i] for i in output])
+
+
+# --- chapter_rnn/rnn-gluon.md: Concise Implementation of Recurrent Neural Networks
+def train_and_predict_rnn_gluon(model, num_hiddens, vocab_size, ctx,
+                                corpus_indices, idx_to_char, char_to_idx,
+                                num_epochs, num_steps, lr, clipping_theta,
+                                batch_size, pred_period, pred_len, prefixes):
+    """Train a Gluon RNNModel; return per-epoch train/val perplexity."""
+    train_indices, val_indices = gb.train_val_split(corpus_indices)
+    gb.check_corpus_size(len(val_indices), batch_size, num_steps)
+    loss = gloss.SoftmaxCrossEntropyLoss()
+    model.initialize(ctx=ctx, force_reinit=True, init=init.Normal(0.01))
+    trainer = gluon.Trainer(model.collect_params(), 'sgd',
+                            {'learning_rate': lr, 'momentum': 0, 'wd': 0})
+
+    def begin_state(batch_size):
+        return model.begin_state(batch_size=batch_size, ctx=ctx)
+
+    history = {'train': [], 'val': []}
+    for epoch in range(num_epochs):
+        state = begin_state(batch_size)
+        l_sum, n, start = 0.0, 0, time.time()
+        for X, Y in gb.data_iter_consecutive(train_indices, batch_size,
+                                             num_steps, ctx):
+            state = [s.detach() for s in state]
+            with autograd.record():
+                (output, state) = model(X, state)
+                y = Y.T.reshape((-1,))
+                l = loss(output, y).mean()
+            l.backward()
+            # Collected here: shapes are known only after a forward pass.
+            params = [p.data() for p in model.collect_params().values()]
+            gb.grad_clipping(params, clipping_theta, ctx)
+            trainer.step(1)  # l is a mean already
+            l_sum += l.asscalar() * y.size
+            n += y.size
+            gb.check_finite(l_sum, epoch, lr)
+        seconds = time.time() - start
+        history['train'].append(math.exp(l_sum / n))
+        history['val'].append(gb.eval_perplexity(
+            model, begin_state, val_indices, batch_size, num_steps, ctx))
+        if (epoch + 1) % pred_period == 0:
+            print('epoch %d, perplexity %.2f, val perplexity %.2f, '
+                  'time %.1f sec' % (epoch + 1, history['train'][-1],
+                                     history['val'][-1], seconds))
+            for prefix in prefixes:
+                print(' -', gb.predict_rnn_gluon(
+                    prefix, pred_len, model, vocab_size, ctx, idx_to_char,
+                    char_to_idx))
+    return history
+
+
+__all__ = [
+    'DATA_DIR',
+    'TIME_MACHINE_SHA1',
+    'read_time_machine',
+    'clean_text',
+    'load_data_time_machine',
+    'train_val_split',
+    'check_corpus_size',
+    'data_iter_random',
+    'data_iter_consecutive',
+    'to_onehot',
+    'try_gpu',
+    'get_rnn_params',
+    'init_rnn_state',
+    'rnn',
+    'check_prefix',
+    'predict_rnn',
+    'grad_clipping',
+    'sgd',
+    'eval_perplexity',
+    'check_finite',
+    'train_and_predict_rnn',
+    'RNNModel',
+    'predict_rnn_gluon',
+    'train_and_predict_rnn_gluon',
+]
