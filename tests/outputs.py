@@ -1,0 +1,117 @@
+"""Read the executed notebooks and check their outputs against expectations.
+
+The expectations live in tests/expected_outputs.json, keyed by section; each
+entry finds a code cell by a snippet of its source and says what its output
+must show:
+
+* "equals": the output text, exactly;
+* "contains": lines that must appear in the output;
+* "training": the progress lines of a training run, as printed by the
+  training functions: the final epoch, bounds on the final training and
+  validation perplexity, and a sample per prefix after every line;
+* "speedup": the minimum speedup printed by the speed comparison.
+"""
+import json
+import os
+import re
+
+import nbformat
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EVAL_DIR = os.path.join(ROOT, '_build', 'eval')
+EXPECTED = os.path.join(ROOT, 'tests', 'expected_outputs.json')
+EPOCH_LINE = re.compile(
+    r'^epoch (\d+), perplexity ([\d.]+|nan|inf), val perplexity ([\d.]+|nan|'
+    r'inf), time ([\d.]+) sec$')
+SPEEDUP_LINE = re.compile(r'^speedup of gluon over scratch: ([\d.]+)x$',
+                          re.MULTILINE)
+
+
+def load_expectations():
+    with open(EXPECTED) as f:
+        return json.load(f)
+
+
+def read_notebook(section):
+    path = os.path.join(EVAL_DIR, section + '.ipynb')
+    with open(path) as f:
+        return nbformat.read(f, as_version=4)
+
+
+def cell_output(nb, snippet):
+    """Return the text output of the one code cell containing snippet."""
+    cells = [c for c in nb.cells
+             if c.cell_type == 'code' and snippet in c.source]
+    if len(cells) != 1:
+        raise LookupError(f'{len(cells)} code cells contain {snippet!r}')
+    parts = []
+    for out in cells[0].get('outputs', []):
+        if out.get('output_type') == 'stream':
+            parts.append(out['text'])
+        elif 'data' in out and 'text/plain' in out['data']:
+            parts.append(out['data']['text/plain'] + '\n')
+        elif out.get('output_type') == 'error':
+            parts.append(f"{out['ename']}: {out['evalue']}\n")
+    return ''.join(parts)
+
+
+def check_training(text, spec):
+    """Return the problems found in a training log; [] if it is as expected."""
+    lines = text.rstrip('\n').split('\n')
+    problems, epochs = [], []
+    i = 0
+    while i < len(lines):
+        m = EPOCH_LINE.match(lines[i])
+        if not m:
+            problems.append(f'unexpected line {lines[i]!r}')
+            i += 1
+            continue
+        epochs.append((int(m.group(1)), float(m.group(2)),
+                       float(m.group(3))))
+        samples = lines[i + 1: i + 1 + len(spec['prefixes'])]
+        for prefix, sample in zip(spec['prefixes'], samples):
+            if not sample.startswith(' - ' + prefix):
+                problems.append(f'sample {sample!r} does not start with '
+                                f'the prefix {prefix!r}')
+            elif len(sample) != 3 + len(prefix) + spec['pred_len']:
+                problems.append(f'sample {sample!r} is not prefix + '
+                                f'{spec["pred_len"]} characters')
+        if len(samples) < len(spec['prefixes']):
+            problems.append(f'missing samples after {lines[i]!r}')
+        i += 1 + len(spec['prefixes'])
+    if not epochs:
+        return problems + ['no progress line found']
+    epoch, train_ppl, val_ppl = epochs[-1]
+    if epoch != spec['epochs']:
+        problems.append(f'last epoch printed is {epoch}, '
+                        f'expected {spec["epochs"]}')
+    lo, hi = spec['train_ppl']
+    if not lo <= train_ppl <= hi:
+        problems.append(f'final training perplexity {train_ppl} is '
+                        f'outside [{lo}, {hi}]')
+    lo, hi = spec['val_ppl']
+    if not lo <= val_ppl <= hi:
+        problems.append(f'final validation perplexity {val_ppl} is '
+                        f'outside [{lo}, {hi}]')
+    return problems
+
+
+def check_cell(nb, expectation):
+    """Return the problems of one expectation; [] if it holds."""
+    text = cell_output(nb, expectation['cell'])
+    problems = []
+    if 'equals' in expectation and text.rstrip('\n') != expectation['equals']:
+        problems.append(f'output {text!r} != {expectation["equals"]!r}')
+    for line in expectation.get('contains', []):
+        if line not in text.split('\n'):
+            problems.append(f'no line {line!r} in output {text!r}')
+    if 'training' in expectation:
+        problems += check_training(text, expectation['training'])
+    if 'speedup' in expectation:
+        m = SPEEDUP_LINE.search(text)
+        if not m:
+            problems.append('no speedup line in the output')
+        elif float(m.group(1)) < expectation['speedup']:
+            problems.append(f'speedup {m.group(1)} is below '
+                            f'{expectation["speedup"]}')
+    return problems

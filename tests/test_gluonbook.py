@@ -1,0 +1,242 @@
+"""The gluonbook library on toy inputs whose answers are known exactly."""
+import os
+import random
+import shutil
+
+import mxnet as mx
+import pytest
+from mxnet import nd
+from mxnet.gluon import nn
+
+import gluonbook as gb
+
+CTX = mx.cpu()
+
+
+def batches(data_iter):
+    return [(X.asnumpy().astype(int).tolist(), Y.asnumpy().astype(int).tolist())
+            for X, Y in data_iter]
+
+
+# --- data -------------------------------------------------------------------
+
+def test_corpus_is_the_cleaned_book():
+    corpus, char_to_idx, idx_to_char, vocab_size = gb.load_data_time_machine()
+    assert len(corpus) == 173427
+    assert vocab_size == 27
+    assert idx_to_char == list(' abcdefghijklmnopqrstuvwxyz')
+    assert all(char_to_idx[c] == i for i, c in enumerate(idx_to_char))
+    text = ''.join(idx_to_char[i] for i in corpus[:24])
+    assert text == 'the time machine by h g '
+
+
+def test_data_is_found_from_any_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert len(gb.read_time_machine()) == 178979
+
+
+def test_hash_check_accepts_an_exact_copy(tmp_path):
+    copy = tmp_path / 'timemachine.txt'
+    shutil.copyfile(os.path.join(gb.DATA_DIR, 'timemachine.txt'), copy)
+    assert gb.read_time_machine(str(copy)).startswith('The Time Machine')
+
+
+def test_altered_data_file_is_named(tmp_path):
+    altered = tmp_path / 'timemachine.txt'
+    text = open(os.path.join(gb.DATA_DIR, 'timemachine.txt')).read()
+    altered.write_text(text.replace('Time Traveller', 'Time Travellor', 1))
+    with pytest.raises(ValueError) as e:
+        gb.read_time_machine(str(altered))
+    assert str(altered) in str(e.value)
+    assert gb.TIME_MACHINE_SHA1 in str(e.value)
+
+
+def test_missing_data_file_is_named(tmp_path):
+    missing = tmp_path / 'nowhere.txt'
+    with pytest.raises(FileNotFoundError) as e:
+        gb.load_data_time_machine(str(missing))
+    assert str(missing) in str(e.value)
+
+
+def test_clean_text():
+    assert gb.clean_text("'Is it -- 42 Times?'\n") == 'is it times'
+
+
+def test_train_val_split_keeps_the_tail():
+    train, val = gb.train_val_split(list(range(100)))
+    assert train == list(range(90)) and val == list(range(90, 100))
+    with pytest.raises(ValueError, match='val_fraction'):
+        gb.train_val_split(list(range(10)), val_fraction=1.5)
+
+
+# --- iterators --------------------------------------------------------------
+
+def test_random_iter_covers_every_window_once():
+    random.seed(0)
+    got = batches(gb.data_iter_random(list(range(30)), 2, 6))
+    assert len(got) == 2  # (30 - 1) // 6 = 4 windows, 2 per minibatch
+    rows = [row for X, _ in got for row in X]
+    # Windows start at 0, 6, 12, 18 and together cover positions 0..23.
+    assert sorted(rows) == [list(range(s, s + 6)) for s in (0, 6, 12, 18)]
+    for X, Y in got:
+        assert [[x + 1 for x in row] for row in X] == Y
+
+
+def test_random_iter_drops_the_incomplete_minibatch():
+    random.seed(1)
+    got = batches(gb.data_iter_random(list(range(40)), 4, 6))
+    # 39 // 6 = 6 windows make one minibatch of 4; two windows are left out.
+    assert len(got) == 1
+    X, _ = got[0]
+    assert len({row[0] for row in X}) == 4
+    assert all(row[0] % 6 == 0 and row == list(range(row[0], row[0] + 6))
+               for row in X)
+
+
+def test_random_iter_shapes_and_order_change_with_seed():
+    corpus = list(range(1001))  # 200 windows of 5, 50 minibatches of 4
+    random.seed(0)
+    first = batches(gb.data_iter_random(corpus, 4, 5))
+    random.seed(1)
+    second = batches(gb.data_iter_random(corpus, 4, 5))
+    assert len(first) == 50
+    assert all(nd.array(X).shape == (4, 5) for X, _ in first)
+    assert first != second
+    assert sorted(r for X, _ in first for r in X) == sorted(
+        r for X, _ in second for r in X)
+
+
+def test_consecutive_iter_matches_the_documented_layout():
+    got = batches(gb.data_iter_consecutive(list(range(30)), 2, 6))
+    assert got == [
+        ([[0, 1, 2, 3, 4, 5], [15, 16, 17, 18, 19, 20]],
+         [[1, 2, 3, 4, 5, 6], [16, 17, 18, 19, 20, 21]]),
+        ([[6, 7, 8, 9, 10, 11], [21, 22, 23, 24, 25, 26]],
+         [[7, 8, 9, 10, 11, 12], [22, 23, 24, 25, 26, 27]]),
+    ]
+
+
+def test_consecutive_rows_continue_across_minibatches():
+    got = batches(gb.data_iter_consecutive(list(range(1000)), 4, 7))
+    assert len(got) == (1000 // 4 - 1) // 7
+    for (X1, _), (X2, _) in zip(got, got[1:]):
+        assert all(r2[0] == r1[-1] + 1 for r1, r2 in zip(X1, X2))
+
+
+@pytest.mark.parametrize('data_iter_fn', [gb.data_iter_random,
+                                          gb.data_iter_consecutive])
+def test_corpus_too_short_for_one_minibatch_is_an_error(data_iter_fn):
+    with pytest.raises(ValueError) as e:
+        next(data_iter_fn(list(range(30)), 4, 8))
+    message = str(e.value)
+    assert '30 tokens' in message and 'batch_size=4' in message
+    assert 'num_steps=8' in message and '36' in message
+
+
+# --- clipping and SGD -------------------------------------------------------
+
+def make_params(*grads):
+    params = [nd.zeros(len(g)) for g in grads]
+    for p, g in zip(params, grads):
+        p.attach_grad()
+        p.grad[:] = nd.array(g)
+    return params
+
+
+def test_clipping_scales_to_theta():
+    params = make_params([3, 0], [0, 4])
+    gb.grad_clipping(params, 1, CTX)
+    assert params[0].grad.asnumpy().tolist() == pytest.approx([0.6, 0])
+    assert params[1].grad.asnumpy().tolist() == pytest.approx([0, 0.8])
+
+
+def test_clipping_leaves_small_gradients_untouched():
+    params = make_params([0.3, 0], [0, 0.4])
+    gb.grad_clipping(params, 1, CTX)
+    assert params[0].grad.asnumpy().tolist() == pytest.approx([0.3, 0])
+    assert params[1].grad.asnumpy().tolist() == pytest.approx([0, 0.4])
+
+
+def test_sgd_step():
+    (param,) = make_params([1, -2])
+    param[:] = nd.array([10, 10])
+    gb.sgd([param], lr=0.5, batch_size=2)
+    assert param.asnumpy().tolist() == [9.75, 10.5]
+
+
+# --- prediction -------------------------------------------------------------
+
+VOCAB = list('abcde')
+CHAR_TO_IDX = {c: i for i, c in enumerate(VOCAB)}
+
+
+def next_char_rnn(inputs, state, params):
+    """A stand-in RNN that always predicts the character after its input."""
+    outputs = [nd.one_hot((X.argmax(axis=1) + 1) % len(VOCAB), len(VOCAB))
+               for X in inputs]
+    return outputs, state
+
+
+class NextCharModel(nn.Block):
+    """The same stand-in, with the RNNModel interface."""
+    def forward(self, inputs, state):
+        return nd.one_hot((inputs.T.reshape((-1,)) + 1) % len(VOCAB),
+                          len(VOCAB)), state
+
+    def begin_state(self, batch_size, ctx):
+        return [nd.zeros((1, batch_size, 1), ctx=ctx)]
+
+
+def predict_scratch(prefix, num_chars):
+    return gb.predict_rnn(prefix, num_chars, next_char_rnn, None,
+                          gb.init_rnn_state, 4, len(VOCAB), CTX, VOCAB,
+                          CHAR_TO_IDX)
+
+
+def predict_gluon(prefix, num_chars):
+    return gb.predict_rnn_gluon(prefix, num_chars, NextCharModel(),
+                                len(VOCAB), CTX, VOCAB, CHAR_TO_IDX)
+
+
+@pytest.mark.parametrize('predict', [predict_scratch, predict_gluon])
+def test_prediction_continues_the_prefix(predict):
+    # The prefix is kept as given (not predicted), then the model takes over.
+    assert predict('da', 4) == 'dabcde'
+    assert predict('e', 3) == 'eabc'
+    assert predict('ca', 0) == 'ca'
+
+
+@pytest.mark.parametrize('predict', [predict_scratch, predict_gluon])
+def test_bad_prefix_is_named(predict):
+    with pytest.raises(ValueError, match="'x'"):
+        predict('abx', 3)
+    with pytest.raises(ValueError, match='empty'):
+        predict('', 3)
+    with pytest.raises(ValueError, match='num_chars'):
+        predict('ab', -1)
+
+
+# --- model shapes and perplexity --------------------------------------------
+
+def test_scratch_rnn_shapes():
+    params = gb.get_rnn_params(27, 8, CTX)
+    X = nd.arange(10).reshape((2, 5))
+    outputs, (H,) = gb.rnn(gb.to_onehot(X, 27), gb.init_rnn_state(2, 8, CTX),
+                           params)
+    assert len(outputs) == 5 and outputs[0].shape == (2, 27)
+    assert H.shape == (2, 8)
+
+
+def test_uniform_model_has_perplexity_vocab_size():
+    def uniform(X, state):
+        return nd.zeros((X.size, 27)), state
+
+    ppl = gb.eval_perplexity(uniform, lambda b: None, list(range(27)) * 40,
+                             4, 5, CTX)
+    assert ppl == pytest.approx(27, rel=1e-5)
+
+
+def test_check_finite():
+    gb.check_finite(3.0, 0, 1)
+    with pytest.raises(FloatingPointError, match='epoch 2'):
+        gb.check_finite(float('nan'), 1, 1e9)
