@@ -20,7 +20,7 @@ PYTHON ?= $(shell for p in python3.11 python3; do \
 	$$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
 	2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: help venv html eval lib check-lib test clean
+.PHONY: help venv html eval lib check-lib test bench clean
 
 help:  ## list the targets
 	@echo 'make <target>, where <target> is one of:'
@@ -56,6 +56,9 @@ html: eval  ## build the HTML book into _build/html
 
 test: html  ## check-lib, evaluate, build, then check outputs and library
 	$(PY) -m pytest tests
+
+bench: $(STAMP)  ## training throughput of every model (PyTorch rows if installed)
+	$(PY) build/bench.py
 
 clean:  ## remove everything built (keeps .venv)
 	rm -rf _build

@@ -21,6 +21,7 @@ import argparse
 import glob
 import hashlib
 import os
+import re
 import shutil
 import sys
 import time
@@ -38,6 +39,7 @@ EVAL_DIR = os.path.join(BUILD, 'eval')
 RESOURCES = ['gluonbook/__init__.py', 'gluonbook/chapter_rnn.py',
              'data/timemachine.txt']
 CELL_TIMEOUT = 20 * 60  # seconds, the same limit d2lbook uses
+ANSI_COLOR = re.compile(r'\x1b\[[0-9;]*m')
 
 
 def content_hash(md_file):
@@ -90,12 +92,9 @@ def describe(cell):
     return f'cell n={n} ({first!r})'
 
 
-def execute(md_file):
-    """Run one section; return its notebook or raise RuntimeError."""
-    with open(os.path.join(ROOT, md_file)) as f:
-        nb = notebook.read_markdown(f.read())
+def run_cells(nb, md_file):
+    """Execute the cells of nb in place; raise RuntimeError on an error."""
     workdir = os.path.dirname(target_of(md_file))
-    os.makedirs(workdir, exist_ok=True)
     client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name='python3',
                             resources={'metadata': {'path': workdir}})
     with client.setup_kernel():
@@ -103,14 +102,23 @@ def execute(md_file):
             try:
                 client.execute_cell(cell, index)
             except CellExecutionError as e:
-                raise RuntimeError(
-                    f'{md_file}: {describe(cell)} failed:\n{e}') from None
+                raise RuntimeError(f'{md_file}: {describe(cell)} failed:\n'
+                                   + ANSI_COLOR.sub('', str(e))) from None
+
+
+def execute(md_file):
+    """Run one section; return its notebook or raise RuntimeError."""
+    with open(os.path.join(ROOT, md_file)) as f:
+        nb = notebook.read_markdown(f.read())
+    os.makedirs(os.path.dirname(target_of(md_file)), exist_ok=True)
+    nb.metadata['language_info'] = {'name': 'python'}
+    if any(cell.cell_type == 'code' for cell in nb.cells):
+        run_cells(nb, md_file)
     for cell in nb.cells:
         # The HTML shows stdout only; keep what cells print to stderr.
         for out in cell.get('outputs', []):
             if out.get('name') == 'stderr':
                 out['name'] = 'stdout'
-    nb.metadata['language_info'] = {'name': 'python'}
     return nb
 
 

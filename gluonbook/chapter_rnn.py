@@ -123,13 +123,8 @@ def to_onehot(X, size):
 
 # --- chapter_rnn/rnn-scratch.md: Implementing a Recurrent Neural Network from Scratch
 def try_gpu():
-    """Return gpu(0) if MXNet can use it, otherwise cpu()."""
-    try:
-        ctx = mx.gpu()
-        _ = nd.zeros((1,), ctx=ctx)
-    except mx.base.MXNetError:
-        ctx = mx.cpu()
-    return ctx
+    """Return gpu(0) if MXNet sees a GPU, otherwise cpu()."""
+    return mx.gpu() if mx.context.num_gpus() > 0 else mx.cpu()
 
 
 def get_rnn_params(vocab_size, num_hiddens, ctx):
@@ -156,12 +151,12 @@ def init_rnn_state(batch_size, num_hiddens, ctx):
 
 # --- chapter_rnn/rnn-scratch.md: Implementing a Recurrent Neural Network from Scratch
 def rnn(inputs, state, params):
-    """Run a tanh RNN over a list of (batch_size, vocab_size) inputs."""
+    """Run a ReLU RNN over a list of (batch_size, vocab_size) inputs."""
     W_xh, W_hh, b_h, W_hq, b_q = params
     H, = state
     outputs = []
     for X in inputs:
-        H = nd.tanh(nd.dot(X, W_xh) + nd.dot(H, W_hh) + b_h)
+        H = nd.relu(nd.dot(X, W_xh) + nd.dot(H, W_hh) + b_h)
         Y = nd.dot(H, W_hq) + b_q
         outputs.append(Y)
     return outputs, (H,)

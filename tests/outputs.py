@@ -6,6 +6,8 @@ must show:
 
 * "equals": the output text, exactly;
 * "contains": lines that must appear in the output;
+* "matches": a regular expression the whole output must match;
+* "between": [lo, hi] bounds on an output that is a single number;
 * "training": the progress lines of a training run, as printed by the
   training functions: the final epoch, bounds on the final training and
   validation perplexity, and a sample per prefix after every line;
@@ -102,6 +104,14 @@ def check_cell(nb, expectation):
     problems = []
     if 'equals' in expectation and text.rstrip('\n') != expectation['equals']:
         problems.append(f'output {text!r} != {expectation["equals"]!r}')
+    if 'matches' in expectation and not re.fullmatch(
+            expectation['matches'], text.rstrip('\n')):
+        problems.append(f'output {text!r} does not match '
+                        f'{expectation["matches"]!r}')
+    if 'between' in expectation:
+        lo, hi = expectation['between']
+        if not lo <= float(text) <= hi:
+            problems.append(f'output {text.strip()} is outside [{lo}, {hi}]')
     for line in expectation.get('contains', []):
         if line not in text.split('\n'):
             problems.append(f'no line {line!r} in output {text!r}')

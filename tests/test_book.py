@@ -83,3 +83,33 @@ def test_checks_reject_labels_unrelated_to_inputs(capsys):
     log = train_gluon_one_epoch(corpus_indices, 1, spec, capsys)
     problems = outputs.check_training(log, spec)
     assert any('perplexity' in p for p in problems), (log, problems)
+
+
+# Claims the text makes about the outputs beside it.
+
+def final_lines(section, snippet):
+    nb = outputs.read_notebook(section)
+    return [outputs.EPOCH_LINE.match(line).groups()
+            for line in outputs.cell_output(nb, snippet).split('\n')
+            if outputs.EPOCH_LINE.match(line)]
+
+
+def test_scratch_text_on_the_two_samplers():
+    # "consecutive sampling ends with the lower training perplexity ...
+    # the two validation perplexities are close"
+    (*_, random_), (*_, consecutive) = (
+        final_lines('chapter_rnn/rnn-scratch', f'history_{name} = ')
+        for name in ('random', 'consecutive'))
+    assert float(consecutive[1]) < float(random_[1])
+    assert abs(float(consecutive[2]) - float(random_[2])) < 0.3
+
+
+def test_gluon_text_on_validation_perplexity():
+    # "training perplexity falls until the last epoch, but validation
+    # perplexity improves little over the last five"
+    lines = final_lines('chapter_rnn/rnn-gluon',
+                        'history = train_and_predict_rnn_gluon(')
+    (e1, train1, val1, _), (e2, train2, val2, _) = lines[-2:]
+    assert int(e2) - int(e1) == 5
+    assert float(train2) < float(train1)
+    assert float(val1) - float(val2) < 0.1

@@ -6,7 +6,7 @@ import shutil
 import mxnet as mx
 import pytest
 from mxnet import nd
-from mxnet.gluon import nn
+from mxnet.gluon import nn, rnn
 
 import gluonbook as gb
 
@@ -240,3 +240,20 @@ def test_check_finite():
     gb.check_finite(3.0, 0, 1)
     with pytest.raises(FloatingPointError, match='epoch 2'):
         gb.check_finite(float('nan'), 1, 1e9)
+
+
+def test_scratch_rnn_computes_what_gluon_rnn_computes():
+    vocab_size, num_hiddens = 5, 8
+    model = gb.RNNModel(rnn.RNN(num_hiddens), vocab_size)
+    model.initialize(init=mx.init.Normal(0.5))
+    X = nd.array([[0, 1, 2], [3, 4, 0]])
+    output, (H,) = model(X, model.begin_state(batch_size=2))
+    p = {name.split('_', 1)[1]: param.data()
+         for name, param in model.collect_params().items()}
+    params = [p['l0_i2h_weight'].T, p['l0_h2h_weight'].T,
+              p['l0_i2h_bias'] + p['l0_h2h_bias'], p['weight'].T, p['bias']]
+    outputs, (H_scratch,) = gb.rnn(gb.to_onehot(X, vocab_size),
+                                   gb.init_rnn_state(2, num_hiddens, CTX),
+                                   params)
+    assert (nd.concat(*outputs, dim=0) - output).abs().max() < 1e-5
+    assert (H_scratch - H[0]).abs().max() < 1e-5
