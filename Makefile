@@ -20,7 +20,7 @@ PYTHON ?= $(shell for p in python3.11 python3; do \
 	$$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
 	2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: help venv html eval lib check-lib test bench clean
+.PHONY: help venv browser html eval lib check-lib test bench clean
 
 help:  ## list the targets
 	@echo 'make <target>, where <target> is one of:'
@@ -38,8 +38,15 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet -r $(VENV)/requirements.txt '$(MXNET)'
 	ln -sf $$($(PY) -c 'import os, pypandoc; print(os.path.join( \
 		os.path.dirname(pypandoc.__file__), "files", "pandoc"))') $(BIN)/pandoc
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(PY) -c 'import mxnet, d2lbook, pkg_resources'
 	touch $@
+
+browser:  ## install Debian's chromium for the HTML tests (needs root)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  test "$$(id -u)" = 0 || { echo 'error: the HTML tests need' \
+	    'chromium: sudo apt-get install chromium' >&2; exit 1; }; \
+	  apt-get update -qq && apt-get install -y -qq chromium; }
 
 lib: $(STAMP)  ## regenerate gluonbook/ from the chapter's #@save cells
 	$(PY) build/make_lib.py
@@ -52,9 +59,10 @@ eval: check-lib  ## execute every section that changed into _build/eval
 
 html: eval  ## build the HTML book into _build/html
 	$(BIN)/d2lbook build html
+	$(PY) build/finish_html.py
 	@echo 'open _build/html/index.html'
 
-test: html  ## check-lib, evaluate, build, then check outputs and library
+test: html browser  ## check-lib, evaluate, build, then check outputs, library, HTML
 	$(PY) -m pytest tests
 
 bench: $(STAMP)  ## training throughput of every model (PyTorch rows if installed)

@@ -1,0 +1,47 @@
+"""The build scripts: library drift is caught, a failing cell is named."""
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, 'build'))
+import evaluate  # noqa: E402
+import make_lib  # noqa: E402
+
+
+def test_generated_library_matches_the_chapter(capsys):
+    make_lib.check(os.path.join(ROOT, make_lib.LIB_FILE))
+    assert 'matches the chapter' in capsys.readouterr().out
+
+
+def test_drift_is_reported_by_definition(tmp_path, capsys):
+    text = make_lib.generate()
+    drifted = text.replace('theta / norm', 'theta / (norm + 1)')
+    assert drifted != text
+    path = tmp_path / 'chapter_rnn.py'
+    path.write_text(drifted)
+    with pytest.raises(SystemExit, match='out of date'):
+        make_lib.check(str(path))
+    assert capsys.readouterr().out.strip() == (
+        'check-lib: grad_clipping: differs')
+
+
+def test_saved_cells_come_in_book_order():
+    order = make_lib.book_order()
+    assert order[:2] == ['chapter_rnn/index.md',
+                         'chapter_rnn/lang-model-dataset.md']
+    names = make_lib.public_names(make_lib.generate())
+    assert names.index('load_data_time_machine') < names.index('rnn') < (
+        names.index('RNNModel'))
+
+
+def test_failing_cell_is_named(tmp_path):
+    section = tmp_path / 'broken.md'
+    section.write_text('# Broken\n\n```{.python .input  n=1}\nx = 1\n```\n\n'
+                       '```{.python .input  n=2}\nx / 0\n```\n')
+    with pytest.raises(RuntimeError) as e:
+        evaluate.execute(str(section))
+    message = str(e.value)
+    assert str(section) in message and "cell n=2 ('x / 0')" in message
+    assert 'ZeroDivisionError' in message

@@ -1,0 +1,113 @@
+"""The built HTML, as a reader's browser sees it: headless Chromium opens
+every page of the book from a server on localhost and records what goes
+wrong. `make test` builds the HTML first.
+"""
+import functools
+import http.server
+import os
+import shutil
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HTML_DIR = os.path.join(ROOT, '_build', 'html')
+SCREENSHOT = os.path.join(ROOT, '_build', 'screenshots', 'rnn-gluon.png')
+CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
+# The flags keep Chromium from calling home on a machine with no network.
+CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic',
+                 '--no-first-run', '--disable-background-networking',
+                 '--disable-component-update', '--disable-sync']
+PAGES = ['index.html'] + sorted(
+    'chapter_rnn/' + name for name in os.listdir(
+        os.path.join(HTML_DIR, 'chapter_rnn')) if name.endswith('.html'))
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope='module')
+def server():
+    handler = functools.partial(QuietHandler, directory=HTML_DIR)
+    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f'http://127.0.0.1:{httpd.server_address[1]}/'
+    httpd.shutdown()
+
+
+@pytest.fixture(scope='module')
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f'{CHROMIUM} not found: apt-get install chromium')
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM,
+                                    args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def visit(browser, url):
+    """Open url; return the page and what went wrong while loading it."""
+    page = browser.new_page()
+    problems = []
+    page.on('console', lambda m: m.type == 'error' and problems.append(
+        f'console error: {m.text}'))
+    page.on('pageerror', lambda e: problems.append(f'page error: {e}'))
+    page.on('requestfailed', lambda r: problems.append(
+        f'failed request: {r.url}'))
+    page.on('response', lambda r: r.status >= 400 and problems.append(
+        f'HTTP {r.status}: {r.url}'))
+    host = urllib.parse.urlsplit(url).netloc
+    page.on('request', lambda r: urllib.parse.urlsplit(r.url).scheme in (
+        'http', 'https') and urllib.parse.urlsplit(r.url).netloc != host
+        and problems.append(f'off-site request: {r.url}'))
+    page.goto(url, wait_until='networkidle')
+    return page, problems
+
+
+@pytest.mark.parametrize('name', PAGES)
+def test_page(browser, server, name):
+    page, problems = visit(browser, server + name)
+    images = page.eval_on_selector_all(
+        'img', 'els => els.map(e => [e.src, e.complete && e.naturalWidth])')
+    problems += [f'image not loaded: {src}' for src, ok in images if not ok]
+    if page.locator('.math').count():
+        # MathJax typesets asynchronously; its output is <mjx-container>.
+        page.wait_for_selector('mjx-container', timeout=20000)
+    if page.locator('div.highlight-python').count():
+        assert page.locator('button.copy-button').count() > 0
+    assert page.locator('a.notebook-download').count() == 1
+    links = page.eval_on_selector_all('a[href]', 'els => els.map(e => e.href)')
+    for link in sorted(set(links)):
+        url = link.split('#')[0]
+        if not url.startswith(server):
+            continue
+        try:
+            urllib.request.urlopen(
+                urllib.request.Request(url, method='HEAD')).close()
+        except urllib.error.HTTPError as e:
+            problems.append(f'broken link {link}: HTTP {e.code}')
+    if name == 'chapter_rnn/rnn-gluon.html':
+        # The theme scrolls an inner pane: a tall window shows more of it.
+        page.set_viewport_size({'width': 1280, 'height': 2400})
+        os.makedirs(os.path.dirname(SCREENSHOT), exist_ok=True)
+        page.screenshot(path=SCREENSHOT)
+    page.close()
+    assert problems == []
+
+
+def test_search_finds_a_section(browser, server):
+    page, problems = visit(browser, server + 'search.html?q=perplexity')
+    page.wait_for_selector('ul.search li a', timeout=20000)
+    hits = page.eval_on_selector_all('ul.search li a',
+                                     'els => els.map(e => e.href)')
+    assert any('rnn-scratch.html' in hit for hit in hits), hits
+    page.close()
+    assert problems == []
