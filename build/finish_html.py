@@ -65,7 +65,8 @@ def main():
     with zipfile.ZipFile(archive + '.partial', 'w',
                          zipfile.ZIP_DEFLATED) as z:
         for name in names:
-            z.write(os.path.join(EVAL_DIR, name), os.path.join('rnn-book', name))
+            z.write(os.path.join(EVAL_DIR, name),
+                    os.path.join('rnn-book', name))
         for name in RESOURCES:
             z.write(os.path.join(ROOT, name), os.path.join('rnn-book', name))
     os.replace(archive + '.partial', archive)

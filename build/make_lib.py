@@ -72,7 +72,7 @@ def generate():
         with open(os.path.join(ROOT, md_file)) as f:
             title = section_title(f.read())
         for source in saved_cells(md_file):
-            blocks.append(f'# --- {md_file}: {title}\n{source}\n')
+            blocks.append(f'# --- {md_file}\n# {title}\n{source}\n')
             names += public_names(source)
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:

@@ -7,19 +7,24 @@ import sys
 gb = sys.modules[__name__]
 
 
-# --- chapter_rnn/lang-model-dataset.md: A Character-Level Language Model Data Set
+# --- chapter_rnn/lang-model-dataset.md
+# A Character-Level Language Model Data Set
 import hashlib
+import io
 import math
 import os
 import random
 import re
 import time
 import mxnet as mx
+from IPython import display, get_ipython
+from matplotlib import pyplot as plt
 from mxnet import autograd, gluon, init, nd
 from mxnet.gluon import loss as gloss, nn
 
 
-# --- chapter_rnn/lang-model-dataset.md: A Character-Level Language Model Data Set
+# --- chapter_rnn/lang-model-dataset.md
+# A Character-Level Language Model Data Set
 DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(gb.__file__))), 'data')
 TIME_MACHINE_SHA1 = '090b5e7e70c295757f55df93cb0a180b9691891a'
@@ -42,13 +47,15 @@ def read_time_machine(path=None):
     return raw.decode('ascii')
 
 
-# --- chapter_rnn/lang-model-dataset.md: A Character-Level Language Model Data Set
+# --- chapter_rnn/lang-model-dataset.md
+# A Character-Level Language Model Data Set
 def clean_text(text):
     """Lower-case text and turn every run of non-letters into one space."""
     return re.sub('[^a-z]+', ' ', text.lower()).strip()
 
 
-# --- chapter_rnn/lang-model-dataset.md: A Character-Level Language Model Data Set
+# --- chapter_rnn/lang-model-dataset.md
+# A Character-Level Language Model Data Set
 def load_data_time_machine(path=None):
     """Return (corpus_indices, char_to_idx, idx_to_char, vocab_size)."""
     corpus_chars = gb.clean_text(gb.read_time_machine(path))
@@ -58,7 +65,8 @@ def load_data_time_machine(path=None):
     return corpus_indices, char_to_idx, idx_to_char, len(idx_to_char)
 
 
-# --- chapter_rnn/lang-model-dataset.md: A Character-Level Language Model Data Set
+# --- chapter_rnn/lang-model-dataset.md
+# A Character-Level Language Model Data Set
 def train_val_split(corpus_indices, val_fraction=0.1):
     """Split a corpus into a training head and a validation tail."""
     if not 0 < val_fraction < 1:
@@ -68,7 +76,8 @@ def train_val_split(corpus_indices, val_fraction=0.1):
     return corpus_indices[:num_train], corpus_indices[num_train:]
 
 
-# --- chapter_rnn/lang-model-dataset.md: A Character-Level Language Model Data Set
+# --- chapter_rnn/lang-model-dataset.md
+# A Character-Level Language Model Data Set
 def check_corpus_size(num_tokens, batch_size, num_steps):
     """Raise ValueError unless a corpus fills one minibatch."""
     if batch_size < 1 or num_steps < 1:
@@ -82,7 +91,8 @@ def check_corpus_size(num_tokens, batch_size, num_steps):
             f'minibatch needs at least {needed} tokens')
 
 
-# --- chapter_rnn/lang-model-dataset.md: A Character-Level Language Model Data Set
+# --- chapter_rnn/lang-model-dataset.md
+# A Character-Level Language Model Data Set
 def data_iter_random(corpus_indices, batch_size, num_steps, ctx=None):
     """Yield minibatches of randomly ordered, non-overlapping sequences."""
     gb.check_corpus_size(len(corpus_indices), batch_size, num_steps)
@@ -98,7 +108,8 @@ def data_iter_random(corpus_indices, batch_size, num_steps, ctx=None):
         yield nd.array(X, ctx), nd.array(Y, ctx)
 
 
-# --- chapter_rnn/lang-model-dataset.md: A Character-Level Language Model Data Set
+# --- chapter_rnn/lang-model-dataset.md
+# A Character-Level Language Model Data Set
 def data_iter_consecutive(corpus_indices, batch_size, num_steps, ctx=None):
     """Yield minibatches whose rows continue those of the last minibatch."""
     gb.check_corpus_size(len(corpus_indices), batch_size, num_steps)
@@ -114,14 +125,16 @@ def data_iter_consecutive(corpus_indices, batch_size, num_steps, ctx=None):
         yield X, Y
 
 
-# --- chapter_rnn/rnn-scratch.md: Implementing a Recurrent Neural Network from Scratch
+# --- chapter_rnn/rnn-scratch.md
+# Implementing a Recurrent Neural Network from Scratch
 def to_onehot(X, size):
     """Turn (batch_size, num_steps) indices into num_steps one-hot arrays."""
     # X.T has shape (num_steps, batch_size); each row is one time step.
     return [nd.one_hot(x, size) for x in X.T]
 
 
-# --- chapter_rnn/rnn-scratch.md: Implementing a Recurrent Neural Network from Scratch
+# --- chapter_rnn/rnn-scratch.md
+# Implementing a Recurrent Neural Network from Scratch
 def try_gpu():
     """Return gpu(0) if MXNet sees a GPU, otherwise cpu()."""
     return mx.gpu() if mx.context.num_gpus() > 0 else mx.cpu()
@@ -143,13 +156,15 @@ def get_rnn_params(vocab_size, num_hiddens, ctx):
     return params
 
 
-# --- chapter_rnn/rnn-scratch.md: Implementing a Recurrent Neural Network from Scratch
+# --- chapter_rnn/rnn-scratch.md
+# Implementing a Recurrent Neural Network from Scratch
 def init_rnn_state(batch_size, num_hiddens, ctx):
     """Return the all-zero initial state (H,)."""
     return (nd.zeros(shape=(batch_size, num_hiddens), ctx=ctx),)
 
 
-# --- chapter_rnn/rnn-scratch.md: Implementing a Recurrent Neural Network from Scratch
+# --- chapter_rnn/rnn-scratch.md
+# Implementing a Recurrent Neural Network from Scratch
 def rnn(inputs, state, params):
     """Run a ReLU RNN over a list of (batch_size, vocab_size) inputs."""
     W_xh, W_hh, b_h, W_hq, b_q = params
@@ -162,7 +177,8 @@ def rnn(inputs, state, params):
     return outputs, (H,)
 
 
-# --- chapter_rnn/rnn-scratch.md: Implementing a Recurrent Neural Network from Scratch
+# --- chapter_rnn/rnn-scratch.md
+# Implementing a Recurrent Neural Network from Scratch
 def check_prefix(prefix, char_to_idx):
     """Raise ValueError unless prefix is non-empty and in the vocabulary."""
     if not prefix:
@@ -194,7 +210,8 @@ def predict_rnn(prefix, num_chars, rnn, params, init_rnn_state,
     return ''.join([idx_to_char[i] for i in output])
 
 
-# --- chapter_rnn/rnn-scratch.md: Implementing a Recurrent Neural Network from Scratch
+# --- chapter_rnn/rnn-scratch.md
+# Implementing a Recurrent Neural Network from Scratch
 def grad_clipping(params, theta, ctx):
     """Rescale the gradients of params to a total L2 norm of at most theta."""
     norm = nd.array([0], ctx)
@@ -206,14 +223,16 @@ def grad_clipping(params, theta, ctx):
             param.grad[:] *= theta / norm
 
 
-# --- chapter_rnn/rnn-scratch.md: Implementing a Recurrent Neural Network from Scratch
+# --- chapter_rnn/rnn-scratch.md
+# Implementing a Recurrent Neural Network from Scratch
 def sgd(params, lr, batch_size):
     """Minibatch SGD: step each parameter against its gradient in place."""
     for param in params:
         param[:] = param - lr * param.grad / batch_size
 
 
-# --- chapter_rnn/rnn-scratch.md: Implementing a Recurrent Neural Network from Scratch
+# --- chapter_rnn/rnn-scratch.md
+# Implementing a Recurrent Neural Network from Scratch
 def eval_perplexity(net, begin_state, corpus_indices, batch_size,
                     num_steps, ctx):
     """Return the perplexity of net over corpus_indices."""
@@ -239,7 +258,42 @@ def check_finite(loss_value, epoch, lr):
             f'the learning rate {lr} is too large for this model')
 
 
-# --- chapter_rnn/rnn-scratch.md: Implementing a Recurrent Neural Network from Scratch
+# --- chapter_rnn/rnn-scratch.md
+# Implementing a Recurrent Neural Network from Scratch
+class PerplexityPlot:
+    """Training and validation perplexity against epochs, live in Jupyter."""
+    def __init__(self, num_epochs):
+        self.fig, self.ax = plt.subplots(figsize=(4.5, 3))
+        plt.close(self.fig)  # shown through the display handle only
+        self.num_epochs = num_epochs
+        self.history = ([], [], [])
+        self.handle = None
+
+    def add(self, epoch, train_ppl, val_ppl):
+        for values, value in zip(self.history, (epoch, train_ppl, val_ppl)):
+            values.append(value)
+        if get_ipython() is None:
+            return
+        epochs, train, val = self.history
+        self.ax.cla()
+        self.ax.plot(epochs, train, '-', label='training')
+        self.ax.plot(epochs, val, '--', label='validation')
+        self.ax.set_xlim(1, max(self.num_epochs, 2))
+        self.ax.set_xlabel('epoch')
+        self.ax.set_ylabel('perplexity')
+        self.ax.grid(True, alpha=0.3)
+        self.ax.legend()
+        svg = io.StringIO()
+        self.fig.savefig(svg, format='svg', bbox_inches='tight')
+        if self.handle is None:
+            self.handle = display.display(display.SVG(svg.getvalue()),
+                                          display_id=True)
+        else:
+            self.handle.update(display.SVG(svg.getvalue()))
+
+
+# --- chapter_rnn/rnn-scratch.md
+# Implementing a Recurrent Neural Network from Scratch
 def train_and_predict_rnn(rnn, get_params, init_rnn_state, num_hiddens,
                           vocab_size, ctx, corpus_indices, idx_to_char,
                           char_to_idx, is_random_iter, num_epochs, num_steps,
@@ -263,6 +317,7 @@ def train_and_predict_rnn(rnn, get_params, init_rnn_state, num_hiddens,
         return init_rnn_state(batch_size, num_hiddens, ctx)
 
     history = {'train': [], 'val': []}
+    plot = gb.PerplexityPlot(num_epochs)
     for epoch in range(num_epochs):
         state = begin_state(batch_size)
         l_sum, n, start = 0.0, 0, time.time()
@@ -285,6 +340,7 @@ def train_and_predict_rnn(rnn, get_params, init_rnn_state, num_hiddens,
         history['train'].append(math.exp(l_sum / n))
         history['val'].append(gb.eval_perplexity(
             net, begin_state, val_indices, batch_size, num_steps, ctx))
+        plot.add(epoch + 1, history['train'][-1], history['val'][-1])
         if (epoch + 1) % pred_period == 0:
             print('epoch %d, perplexity %.2f, val perplexity %.2f, '
                   'time %.1f sec' % (epoch + 1, history['train'][-1],
@@ -297,7 +353,8 @@ def train_and_predict_rnn(rnn, get_params, init_rnn_state, num_hiddens,
     return history
 
 
-# --- chapter_rnn/rnn-gluon.md: Concise Implementation of Recurrent Neural Networks
+# --- chapter_rnn/rnn-gluon.md
+# Concise Implementation of Recurrent Neural Networks
 class RNNModel(nn.Block):
     """A recurrent layer followed by a dense layer over the vocabulary."""
     def __init__(self, rnn_layer, vocab_size, **kwargs):
@@ -321,7 +378,8 @@ class RNNModel(nn.Block):
         return self.rnn.begin_state(*args, **kwargs)
 
 
-# --- chapter_rnn/rnn-gluon.md: Concise Implementation of Recurrent Neural Networks
+# --- chapter_rnn/rnn-gluon.md
+# Concise Implementation of Recurrent Neural Networks
 def predict_rnn_gluon(prefix, num_chars, model, vocab_size, ctx, idx_to_char,
                       char_to_idx):
     """Return prefix followed by num_chars greedily predicted characters."""
@@ -340,7 +398,8 @@ def predict_rnn_gluon(prefix, num_chars, model, vocab_size, ctx, idx_to_char,
     return ''.join([idx_to_char[i] for i in output])
 
 
-# --- chapter_rnn/rnn-gluon.md: Concise Implementation of Recurrent Neural Networks
+# --- chapter_rnn/rnn-gluon.md
+# Concise Implementation of Recurrent Neural Networks
 def train_and_predict_rnn_gluon(model, num_hiddens, vocab_size, ctx,
                                 corpus_indices, idx_to_char, char_to_idx,
                                 num_epochs, num_steps, lr, clipping_theta,
@@ -357,6 +416,7 @@ def train_and_predict_rnn_gluon(model, num_hiddens, vocab_size, ctx,
         return model.begin_state(batch_size=batch_size, ctx=ctx)
 
     history = {'train': [], 'val': []}
+    plot = gb.PerplexityPlot(num_epochs)
     for epoch in range(num_epochs):
         state = begin_state(batch_size)
         l_sum, n, start = 0.0, 0, time.time()
@@ -379,6 +439,7 @@ def train_and_predict_rnn_gluon(model, num_hiddens, vocab_size, ctx,
         history['train'].append(math.exp(l_sum / n))
         history['val'].append(gb.eval_perplexity(
             model, begin_state, val_indices, batch_size, num_steps, ctx))
+        plot.add(epoch + 1, history['train'][-1], history['val'][-1])
         if (epoch + 1) % pred_period == 0:
             print('epoch %d, perplexity %.2f, val perplexity %.2f, '
                   'time %.1f sec' % (epoch + 1, history['train'][-1],
@@ -411,6 +472,7 @@ __all__ = [
     'sgd',
     'eval_perplexity',
     'check_finite',
+    'PerplexityPlot',
     'train_and_predict_rnn',
     'RNNModel',
     'predict_rnn_gluon',

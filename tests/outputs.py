@@ -10,8 +10,10 @@ must show:
 * "between": [lo, hi] bounds on an output that is a single number;
 * "training": the progress lines of a training run, as printed by the
   training functions: the final epoch, bounds on the final training and
-  validation perplexity, and a sample per prefix after every line;
-* "speedup": the minimum speedup printed by the speed comparison.
+  validation perplexity, and a sample per prefix after every line; and
+  the perplexity plot, as an SVG figure;
+* "speedup": the minimum speedup printed by the speed comparison;
+* "figure": true if the cell must show an SVG figure.
 """
 import json
 import os
@@ -50,11 +52,20 @@ def cell_output(nb, snippet):
     for out in cells[0].get('outputs', []):
         if out.get('output_type') == 'stream':
             parts.append(out['text'])
-        elif 'data' in out and 'text/plain' in out['data']:
+        elif 'data' in out and not any(k.startswith('image/')
+                                       for k in out['data']):
             parts.append(out['data']['text/plain'] + '\n')
         elif out.get('output_type') == 'error':
             parts.append(f"{out['ename']}: {out['evalue']}\n")
     return ''.join(parts)
+
+
+def has_figure(nb, snippet):
+    """Whether the one code cell containing snippet shows an SVG figure."""
+    cells = [c for c in nb.cells
+             if c.cell_type == 'code' and snippet in c.source]
+    return any('image/svg+xml' in out.get('data', {})
+               for out in cells[0].get('outputs', []))
 
 
 def check_training(text, spec):
@@ -117,6 +128,10 @@ def check_cell(nb, expectation):
             problems.append(f'no line {line!r} in output {text!r}')
     if 'training' in expectation:
         problems += check_training(text, expectation['training'])
+        if not has_figure(nb, expectation['cell']):
+            problems.append('no perplexity plot (SVG) in the output')
+    if expectation.get('figure') and not has_figure(nb, expectation['cell']):
+        problems.append('no SVG figure in the output')
     if 'speedup' in expectation:
         m = SPEEDUP_LINE.search(text)
         if not m:

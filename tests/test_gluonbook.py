@@ -14,8 +14,8 @@ CTX = mx.cpu()
 
 
 def batches(data_iter):
-    return [(X.asnumpy().astype(int).tolist(), Y.asnumpy().astype(int).tolist())
-            for X, Y in data_iter]
+    return [(X.asnumpy().astype(int).tolist(),
+             Y.asnumpy().astype(int).tolist()) for X, Y in data_iter]
 
 
 # --- data -------------------------------------------------------------------
@@ -257,3 +257,33 @@ def test_scratch_rnn_computes_what_gluon_rnn_computes():
                                    params)
     assert (nd.concat(*outputs, dim=0) - output).abs().max() < 1e-5
     assert (H_scratch - H[0]).abs().max() < 1e-5
+
+
+def test_training_that_diverges_stops_with_a_clear_error():
+    corpus, char_to_idx, idx_to_char, vocab_size = gb.load_data_time_machine()
+    model = gb.RNNModel(rnn.RNN(32), vocab_size)
+    with pytest.raises(FloatingPointError, match='learning rate 1000000000'):
+        gb.train_and_predict_rnn_gluon(
+            model, 32, vocab_size, CTX, corpus[:6000], idx_to_char,
+            char_to_idx, num_epochs=5, num_steps=10, lr=1e9,
+            clipping_theta=1, batch_size=8, pred_period=1, pred_len=10,
+            prefixes=['the'])
+
+
+def test_training_on_a_too_short_corpus_fails_before_training():
+    corpus, char_to_idx, idx_to_char, vocab_size = gb.load_data_time_machine()
+    with pytest.raises(ValueError, match='too short'):
+        gb.train_and_predict_rnn(
+            gb.rnn, lambda: gb.get_rnn_params(vocab_size, 8, CTX),
+            gb.init_rnn_state, 8, vocab_size, CTX, corpus[:500],
+            idx_to_char, char_to_idx, is_random_iter=True, num_epochs=1,
+            num_steps=35, lr=1, clipping_theta=1, batch_size=32,
+            pred_period=1, pred_len=10, prefixes=['the'])
+
+
+def test_perplexity_plot_records_without_drawing_outside_jupyter(capsys):
+    plot = gb.PerplexityPlot(num_epochs=2)
+    plot.add(1, 9.0, 9.5)
+    plot.add(2, 6.0, 7.0)
+    assert plot.history == ([1, 2], [9.0, 6.0], [9.5, 7.0])
+    assert plot.handle is None and capsys.readouterr().out == ''

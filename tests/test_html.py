@@ -84,7 +84,8 @@ def test_page(browser, server, name):
     if page.locator('div.highlight-python').count():
         assert page.locator('button.copy-button').count() > 0
     assert page.locator('a.notebook-download').count() == 1
-    links = page.eval_on_selector_all('a[href]', 'els => els.map(e => e.href)')
+    links = page.eval_on_selector_all('a[href]',
+                                      'els => els.map(e => e.href)')
     for link in sorted(set(links)):
         url = link.split('#')[0]
         if not url.startswith(server):
