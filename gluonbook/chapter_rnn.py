@@ -214,13 +214,10 @@ def predict_rnn(prefix, num_chars, rnn, params, init_rnn_state,
 # Implementing a Recurrent Neural Network from Scratch
 def grad_clipping(params, theta, ctx):
     """Rescale the gradients of params to a total L2 norm of at most theta."""
-    norm = nd.array([0], ctx)
+    norm = nd.add_n(*[(param.grad ** 2).sum() for param in params]).sqrt()
+    scale = nd.minimum(theta / norm, 1)  # stays an array: no waiting
     for param in params:
-        norm += (param.grad ** 2).sum()
-    norm = norm.sqrt().asscalar()
-    if norm > theta:
-        for param in params:
-            param.grad[:] *= theta / norm
+        param.grad[:] *= scale
 
 
 # --- chapter_rnn/rnn-scratch.md
@@ -320,7 +317,7 @@ def train_and_predict_rnn(rnn, get_params, init_rnn_state, num_hiddens,
     plot = gb.PerplexityPlot(num_epochs)
     for epoch in range(num_epochs):
         state = begin_state(batch_size)
-        l_sum, n, start = 0.0, 0, time.time()
+        l_sum, n, start = nd.zeros(1, ctx=ctx), 0, time.time()
         for X, Y in data_iter_fn(train_indices, batch_size, num_steps, ctx):
             if is_random_iter:
                 state = begin_state(batch_size)
@@ -333,10 +330,11 @@ def train_and_predict_rnn(rnn, get_params, init_rnn_state, num_hiddens,
             l.backward()
             gb.grad_clipping(params, clipping_theta, ctx)
             gb.sgd(params, lr, 1)  # l is a mean already
-            l_sum += l.asscalar() * y.size
+            l_sum += l * y.size  # summed as an array, read once an epoch
             n += y.size
-            gb.check_finite(l_sum, epoch, lr)
+        l_sum = l_sum.asscalar()
         seconds = time.time() - start
+        gb.check_finite(l_sum, epoch, lr)
         history['train'].append(math.exp(l_sum / n))
         history['val'].append(gb.eval_perplexity(
             net, begin_state, val_indices, batch_size, num_steps, ctx))
@@ -419,7 +417,7 @@ def train_and_predict_rnn_gluon(model, num_hiddens, vocab_size, ctx,
     plot = gb.PerplexityPlot(num_epochs)
     for epoch in range(num_epochs):
         state = begin_state(batch_size)
-        l_sum, n, start = 0.0, 0, time.time()
+        l_sum, n, start = nd.zeros(1, ctx=ctx), 0, time.time()
         for X, Y in gb.data_iter_consecutive(train_indices, batch_size,
                                              num_steps, ctx):
             state = [s.detach() for s in state]
@@ -432,10 +430,11 @@ def train_and_predict_rnn_gluon(model, num_hiddens, vocab_size, ctx,
             params = [p.data() for p in model.collect_params().values()]
             gb.grad_clipping(params, clipping_theta, ctx)
             trainer.step(1)  # l is a mean already
-            l_sum += l.asscalar() * y.size
+            l_sum += l * y.size  # summed as an array, read once an epoch
             n += y.size
-            gb.check_finite(l_sum, epoch, lr)
+        l_sum = l_sum.asscalar()
         seconds = time.time() - start
+        gb.check_finite(l_sum, epoch, lr)
         history['train'].append(math.exp(l_sum / n))
         history['val'].append(gb.eval_perplexity(
             model, begin_state, val_indices, batch_size, num_steps, ctx))

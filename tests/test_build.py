@@ -45,3 +45,31 @@ def test_failing_cell_is_named(tmp_path):
     message = str(e.value)
     assert str(section) in message and "cell n=2 ('x / 0')" in message
     assert 'ZeroDivisionError' in message
+
+
+def test_a_section_is_rerun_exactly_when_its_inputs_change(tmp_path,
+                                                           monkeypatch):
+    section = tmp_path / 'section.md'
+    section.write_text('# S\n\n```{.python .input  n=1}\n1 + 1\n```\n')
+    helper = tmp_path / 'helper.py'
+    helper.write_text('x = 1\n')
+    monkeypatch.setattr(evaluate, 'RESOURCES', [str(helper)])
+    md = str(section)
+    digest = evaluate.content_hash(md)
+    nb = evaluate.execute(md)
+    nb.metadata['build'] = {'source_sha1': digest}
+    evaluate.write_atomically(nb, evaluate.target_of(md))
+    assert not os.path.exists(evaluate.target_of(md) + '.partial')
+    assert evaluate.is_current(md, evaluate.content_hash(md))
+
+    # Touching the source changes nothing, and the notebook is made newer
+    # than the source, so that d2lbook does not re-run it either.
+    os.utime(md, (os.path.getmtime(md) + 10,) * 2)
+    assert evaluate.is_current(md, evaluate.content_hash(md))
+    assert os.path.getmtime(evaluate.target_of(md)) >= os.path.getmtime(md)
+
+    helper.write_text('x = 2\n')  # a changed library re-runs the section
+    assert not evaluate.is_current(md, evaluate.content_hash(md))
+    helper.write_text('x = 1\n')
+    section.write_text(section.read_text() + '\nMore text.\n')
+    assert not evaluate.is_current(md, evaluate.content_hash(md))
