@@ -20,16 +20,12 @@ without naming it. This script runs before `d2lbook build html`:
 import argparse
 import glob
 import hashlib
+import json
 import os
 import re
 import shutil
 import sys
 import time
-
-import nbformat
-from d2lbook import notebook
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
 
 from make_lib import ROOT, book_order
 
@@ -60,8 +56,8 @@ def is_current(md_file, digest):
     if not os.path.exists(target):
         return False
     with open(target) as f:
-        nb = nbformat.read(f, as_version=4)
-    if nb.metadata.get('build', {}).get('source_sha1') != digest:
+        metadata = json.load(f).get('metadata', {})
+    if metadata.get('build', {}).get('source_sha1') != digest:
         return False
     # d2lbook compares file times: keep it from re-running this section.
     source_time = os.path.getmtime(os.path.join(ROOT, md_file))
@@ -95,6 +91,11 @@ def describe(cell):
 
 def run_cells(nb, md_file):
     """Execute the cells of nb in place; raise RuntimeError on an error."""
+    # Imported here, when a section runs: they take seconds to import, and
+    # a build with nothing to run should not wait for them.
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
     workdir = os.path.dirname(target_of(md_file))
     client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name='python3',
                             resources={'metadata': {'path': workdir}})
@@ -109,6 +110,8 @@ def run_cells(nb, md_file):
 
 def execute(md_file):
     """Run one section; return its notebook or raise RuntimeError."""
+    from d2lbook import notebook
+
     with open(os.path.join(ROOT, md_file)) as f:
         nb = notebook.read_markdown(f.read())
     os.makedirs(os.path.dirname(target_of(md_file)), exist_ok=True)
@@ -124,6 +127,8 @@ def execute(md_file):
 
 
 def write_atomically(nb, target):
+    import nbformat  # slow to import; needed only when a section ran
+
     tmp = target + '.partial'
     with open(tmp, 'w') as f:
         nbformat.write(nb, f)
