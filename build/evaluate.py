@@ -78,7 +78,8 @@ def remove_stale(md_file):
     """Remove every built file of a section that failed."""
     stem = md_file[:-len('.md')]
     for pattern in [f'eval/{stem}.ipynb', f'rst/{stem}.rst',
-                    f'html/{stem}.html', f'ipynb/{stem}.ipynb']:
+                    f'html/{stem}.html', f'html/{stem}.ipynb',
+                    f'ipynb/{stem}.ipynb']:
         for path in glob.glob(os.path.join(BUILD, pattern)):
             os.remove(path)
 

@@ -73,3 +73,16 @@ def test_a_section_is_rerun_exactly_when_its_inputs_change(tmp_path,
     helper.write_text('x = 1\n')
     section.write_text(section.read_text() + '\nMore text.\n')
     assert not evaluate.is_current(md, evaluate.content_hash(md))
+
+
+def test_a_failed_section_leaves_no_stale_output(tmp_path, monkeypatch):
+    monkeypatch.setattr(evaluate, 'BUILD', str(tmp_path))
+    built = ['eval/chapter_rnn/x.ipynb', 'rst/chapter_rnn/x.rst',
+             'html/chapter_rnn/x.html', 'html/chapter_rnn/x.ipynb',
+             'html/chapter_rnn/y.html']
+    for name in built:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text('old')
+    evaluate.remove_stale('chapter_rnn/x.md')
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob('*.*'))
+    assert left == ['html/chapter_rnn/y.html']
