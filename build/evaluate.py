@@ -7,8 +7,10 @@ not re-run the sections that import it), and it reports a failing cell
 without naming it. This script runs before `d2lbook build html`:
 
 * sections run one at a time, in book order;
-* a section is re-run when its Markdown, gluonbook or the data changed
-  (a content hash stored in the notebook's metadata decides);
+* a section is re-run when its Markdown, gluonbook or the data changed,
+  or, for a section that reads training histories saved by earlier ones
+  (`gb.load_history`), when one of those changed (a content hash stored
+  in the notebook's metadata decides);
 * a notebook is written only once all its cells ran, by an atomic rename,
   so an interrupted build leaves no half-written notebook behind;
 * a failing cell stops the build, names the section and the cell, and
@@ -38,12 +40,25 @@ CELL_TIMEOUT = 20 * 60  # seconds, the same limit d2lbook uses
 ANSI_COLOR = re.compile(r'\x1b\[[0-9;]*m')
 
 
+def results_of(md_file):
+    """The saved training histories a section reads (gb.load_history)."""
+    with open(os.path.join(ROOT, md_file)) as f:
+        if 'load_history(' not in f.read():
+            return []
+    folder = os.path.join(os.path.dirname(target_of(md_file)), 'results')
+    return sorted(glob.glob(os.path.join(folder, '*.json')))
+
+
 def content_hash(md_file):
     """Hash a section together with everything its cells import or read."""
     sha1 = hashlib.sha1()
     for name in [md_file] + RESOURCES:
         with open(os.path.join(ROOT, name), 'rb') as f:
             sha1.update(name.encode() + b'\0' + f.read() + b'\0')
+    # Histories saved by earlier sections, which ran before this one.
+    for path in results_of(md_file):
+        with open(path, 'rb') as f:
+            sha1.update(os.path.basename(path).encode() + b'\0' + f.read())
     return sha1.hexdigest()
 
 

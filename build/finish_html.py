@@ -8,11 +8,13 @@
 * d2lbook rewrites d2l.js and d2l.css (with static/book.*) on every build,
   but Sphinx copies them only when a page changed; they are copied here.
 * The executed notebooks are copied next to their pages, and
-  rnn-book-notebooks.zip bundles them with gluonbook and the data, laid out
-  so that the notebooks run as they are (`sys.path.insert(0, '..')`).
+  rnn-book-notebooks.zip bundles them with gluonbook, the data and the
+  saved training histories, laid out so that the notebooks run as they
+  are (`sys.path.insert(0, '..')`).
 
     python build/finish_html.py
 """
+import glob
 import os
 import re
 import shutil
@@ -69,6 +71,11 @@ def main():
                     os.path.join('rnn-book', name))
         for name in RESOURCES:
             z.write(os.path.join(ROOT, name), os.path.join('rnn-book', name))
+        # Training histories, read by the sections that compare models.
+        for path in sorted(glob.glob(os.path.join(EVAL_DIR, '*', 'results',
+                                                  '*.json'))):
+            z.write(path, os.path.join(
+                'rnn-book', os.path.relpath(path, EVAL_DIR)))
     os.replace(archive + '.partial', archive)
     print(f'finish_html: {len(names)} notebooks linked and archived in '
           f'{os.path.relpath(archive, ROOT)}')

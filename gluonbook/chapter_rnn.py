@@ -7,10 +7,13 @@ import sys
 gb = sys.modules[__name__]
 
 
-# --- chapter_rnn/lang-model-dataset.md
-# A Character-Level Language Model Data Set
+# --- chapter_rnn/sequence.md
+# Sequence Models
+import collections
 import hashlib
 import io
+import itertools
+import json
 import math
 import os
 import random
@@ -23,8 +26,36 @@ from mxnet import autograd, gluon, init, nd
 from mxnet.gluon import loss as gloss, nn
 
 
-# --- chapter_rnn/lang-model-dataset.md
-# A Character-Level Language Model Data Set
+# --- chapter_rnn/sequence.md
+# Sequence Models
+def figure_svg(fig):
+    """Return a matplotlib figure as SVG text."""
+    svg = io.StringIO()
+    fig.savefig(svg, format='svg', bbox_inches='tight')
+    return svg.getvalue()
+
+
+def plot_curves(curves, xlabel, ylabel, xscale='linear', yscale='linear',
+                figsize=(4.5, 3)):
+    """Plot (x, y, label) curves in one figure and show it as SVG."""
+    fig, ax = plt.subplots(figsize=figsize)
+    plt.close(fig)  # shown through display() only
+    styles = itertools.cycle(['-', '--', '-.', ':'])
+    for (x, y, label), style in zip(curves, styles):
+        ax.plot(x, y, style, label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_xscale(xscale)
+    ax.set_yscale(yscale)
+    ax.grid(True, alpha=0.3)
+    if any(label for _, _, label in curves):
+        ax.legend()
+    if get_ipython() is not None:  # plain Python: nothing to show it in
+        display.display(display.SVG(gb.figure_svg(fig)))
+
+
+# --- chapter_rnn/lang-model.md
+# Language Models
 DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(gb.__file__))), 'data')
 TIME_MACHINE_SHA1 = '090b5e7e70c295757f55df93cb0a180b9691891a'
@@ -47,11 +78,29 @@ def read_time_machine(path=None):
     return raw.decode('ascii')
 
 
-# --- chapter_rnn/lang-model-dataset.md
-# A Character-Level Language Model Data Set
+# --- chapter_rnn/lang-model.md
+# Language Models
 def clean_text(text):
     """Lower-case text and turn every run of non-letters into one space."""
     return re.sub('[^a-z]+', ' ', text.lower()).strip()
+
+
+# --- chapter_rnn/lang-model.md
+# Language Models
+def ngram_counts(tokens, n):
+    """Count the n-grams (as tuples) of a sequence of tokens."""
+    return collections.Counter(zip(*[tokens[i:] for i in range(n)]))
+
+
+# --- chapter_rnn/lang-model.md
+# Language Models
+def train_val_split(corpus_indices, val_fraction=0.1):
+    """Split a corpus into a training head and a validation tail."""
+    if not 0 < val_fraction < 1:
+        raise ValueError(f'val_fraction must be in (0, 1), '
+                         f'got {val_fraction}')
+    num_train = round(len(corpus_indices) * (1 - val_fraction))
+    return corpus_indices[:num_train], corpus_indices[num_train:]
 
 
 # --- chapter_rnn/lang-model-dataset.md
@@ -63,17 +112,6 @@ def load_data_time_machine(path=None):
     char_to_idx = {char: i for i, char in enumerate(idx_to_char)}
     corpus_indices = [char_to_idx[char] for char in corpus_chars]
     return corpus_indices, char_to_idx, idx_to_char, len(idx_to_char)
-
-
-# --- chapter_rnn/lang-model-dataset.md
-# A Character-Level Language Model Data Set
-def train_val_split(corpus_indices, val_fraction=0.1):
-    """Split a corpus into a training head and a validation tail."""
-    if not 0 < val_fraction < 1:
-        raise ValueError(f'val_fraction must be in (0, 1), '
-                         f'got {val_fraction}')
-    num_train = round(len(corpus_indices) * (1 - val_fraction))
-    return corpus_indices[:num_train], corpus_indices[num_train:]
 
 
 # --- chapter_rnn/lang-model-dataset.md
@@ -247,12 +285,14 @@ def eval_perplexity(net, begin_state, corpus_indices, batch_size,
     return math.exp(l_sum / n)
 
 
-def check_finite(loss_value, epoch, lr):
+def check_finite(mean_loss, epoch, lr):
     """Raise FloatingPointError if training diverged."""
-    if not math.isfinite(loss_value):
+    # exp(710) overflows a float: such a loss has no perplexity either.
+    if not math.isfinite(mean_loss) or mean_loss > 700:
         raise FloatingPointError(
-            f'the training loss became {loss_value} in epoch {epoch + 1}; '
-            f'the learning rate {lr} is too large for this model')
+            f'the mean training loss became {mean_loss} in epoch '
+            f'{epoch + 1}; the learning rate {lr} is too large for this '
+            f'model and optimizer')
 
 
 # --- chapter_rnn/rnn-scratch.md
@@ -280,13 +320,11 @@ class PerplexityPlot:
         self.ax.set_ylabel('perplexity')
         self.ax.grid(True, alpha=0.3)
         self.ax.legend()
-        svg = io.StringIO()
-        self.fig.savefig(svg, format='svg', bbox_inches='tight')
+        svg = display.SVG(gb.figure_svg(self.fig))
         if self.handle is None:
-            self.handle = display.display(display.SVG(svg.getvalue()),
-                                          display_id=True)
+            self.handle = display.display(svg, display_id=True)
         else:
-            self.handle.update(display.SVG(svg.getvalue()))
+            self.handle.update(svg)
 
 
 # --- chapter_rnn/rnn-scratch.md
@@ -295,8 +333,8 @@ def train_and_predict_rnn(rnn, get_params, init_rnn_state, num_hiddens,
                           vocab_size, ctx, corpus_indices, idx_to_char,
                           char_to_idx, is_random_iter, num_epochs, num_steps,
                           lr, clipping_theta, batch_size, pred_period,
-                          pred_len, prefixes):
-    """Train a from-scratch RNN; return per-epoch train/val perplexity."""
+                          pred_len, prefixes, optimizer='sgd'):
+    """Train a from-scratch RNN; return its history of perplexity, speed."""
     train_indices, val_indices = gb.train_val_split(corpus_indices)
     gb.check_corpus_size(len(val_indices), batch_size, num_steps)
     if is_random_iter:
@@ -305,6 +343,16 @@ def train_and_predict_rnn(rnn, get_params, init_rnn_state, num_hiddens,
         data_iter_fn = gb.data_iter_consecutive
     params = get_params()
     loss = gloss.SoftmaxCrossEntropyLoss()
+    if optimizer == 'sgd':
+        def update():
+            gb.sgd(params, lr, 1)  # l is a mean already
+    else:  # MXNet's implementation of the named optimizer, e.g. 'adam'
+        updater = mx.optimizer.get_updater(
+            mx.optimizer.create(optimizer, learning_rate=lr))
+
+        def update():
+            for i, param in enumerate(params):
+                updater(i, param.grad, param)
 
     def net(X, state):
         outputs, state = rnn(gb.to_onehot(X, vocab_size), state, params)
@@ -313,7 +361,8 @@ def train_and_predict_rnn(rnn, get_params, init_rnn_state, num_hiddens,
     def begin_state(batch_size):
         return init_rnn_state(batch_size, num_hiddens, ctx)
 
-    history = {'train': [], 'val': []}
+    history = {'train': [], 'val': [], 'tokens_per_sec': [],
+               'num_params': sum(param.size for param in params)}
     plot = gb.PerplexityPlot(num_epochs)
     for epoch in range(num_epochs):
         state = begin_state(batch_size)
@@ -329,13 +378,14 @@ def train_and_predict_rnn(rnn, get_params, init_rnn_state, num_hiddens,
                 l = loss(output, y).mean()
             l.backward()
             gb.grad_clipping(params, clipping_theta, ctx)
-            gb.sgd(params, lr, 1)  # l is a mean already
+            update()
             l_sum += l * y.size  # summed as an array, read once an epoch
             n += y.size
         l_sum = l_sum.asscalar()
         seconds = time.time() - start
-        gb.check_finite(l_sum, epoch, lr)
+        gb.check_finite(l_sum / n, epoch, lr)
         history['train'].append(math.exp(l_sum / n))
+        history['tokens_per_sec'].append(n / seconds)
         history['val'].append(gb.eval_perplexity(
             net, begin_state, val_indices, batch_size, num_steps, ctx))
         plot.add(epoch + 1, history['train'][-1], history['val'][-1])
@@ -351,14 +401,49 @@ def train_and_predict_rnn(rnn, get_params, init_rnn_state, num_hiddens,
     return history
 
 
+# --- chapter_rnn/rnn-scratch.md
+# Implementing a Recurrent Neural Network from Scratch
+RESULTS_DIR = 'results'
+
+
+def save_history(name, history):
+    """Write a training history to results/<name>.json."""
+    os.makedirs(gb.RESULTS_DIR, exist_ok=True)
+    with open(os.path.join(gb.RESULTS_DIR, name + '.json'), 'w') as f:
+        json.dump(history, f, indent=1)
+
+
+def load_history(name):
+    """Read a training history written by save_history."""
+    path = os.path.join(gb.RESULTS_DIR, name + '.json')
+    if not os.path.exists(path):
+        raise FileNotFoundError(
+            f'{path} not found: run the section that trains {name!r} '
+            f'first (it calls gb.save_history), from this folder')
+    with open(path) as f:
+        return json.load(f)
+
+
+def print_summary(name, history):
+    """Print the best validation epoch and the speed of a training run."""
+    val = history['val']
+    best = val.index(min(val))
+    tokens_per_sec = sum(history['tokens_per_sec']) / len(val)
+    print('%s: best val perplexity %.2f at epoch %d of %d, train %.2f; '
+          '%.0f tokens/sec, %d parameters' % (
+              name, val[best], best + 1, len(val), history['train'][best],
+              tokens_per_sec, history['num_params']))
+
+
 # --- chapter_rnn/rnn-gluon.md
 # Concise Implementation of Recurrent Neural Networks
 class RNNModel(nn.Block):
     """A recurrent layer followed by a dense layer over the vocabulary."""
-    def __init__(self, rnn_layer, vocab_size, **kwargs):
+    def __init__(self, rnn_layer, vocab_size, dropout=0, **kwargs):
         super(RNNModel, self).__init__(**kwargs)
         self.rnn = rnn_layer
         self.vocab_size = vocab_size
+        self.dropout = nn.Dropout(dropout)  # active only while training
         self.dense = nn.Dense(vocab_size)
 
     def forward(self, inputs, state):
@@ -366,6 +451,7 @@ class RNNModel(nn.Block):
         # vocab_size), the time-major layout that rnn_layer expects.
         X = nd.one_hot(inputs.T, self.vocab_size)
         Y, state = self.rnn(X, state)
+        Y = self.dropout(Y)
         # Y: (num_steps, batch_size, num_hiddens). The dense layer sees
         # (num_steps * batch_size, num_hiddens) and returns
         # (num_steps * batch_size, vocab_size): rows are time step major.
@@ -401,19 +487,20 @@ def predict_rnn_gluon(prefix, num_chars, model, vocab_size, ctx, idx_to_char,
 def train_and_predict_rnn_gluon(model, num_hiddens, vocab_size, ctx,
                                 corpus_indices, idx_to_char, char_to_idx,
                                 num_epochs, num_steps, lr, clipping_theta,
-                                batch_size, pred_period, pred_len, prefixes):
-    """Train a Gluon RNNModel; return per-epoch train/val perplexity."""
+                                batch_size, pred_period, pred_len, prefixes,
+                                optimizer='sgd'):
+    """Train a Gluon RNNModel; return its history of perplexity, speed."""
     train_indices, val_indices = gb.train_val_split(corpus_indices)
     gb.check_corpus_size(len(val_indices), batch_size, num_steps)
     loss = gloss.SoftmaxCrossEntropyLoss()
     model.initialize(ctx=ctx, force_reinit=True, init=init.Normal(0.01))
-    trainer = gluon.Trainer(model.collect_params(), 'sgd',
-                            {'learning_rate': lr, 'momentum': 0, 'wd': 0})
+    trainer = gluon.Trainer(model.collect_params(), optimizer,
+                            {'learning_rate': lr})
 
     def begin_state(batch_size):
         return model.begin_state(batch_size=batch_size, ctx=ctx)
 
-    history = {'train': [], 'val': []}
+    history = {'train': [], 'val': [], 'tokens_per_sec': []}
     plot = gb.PerplexityPlot(num_epochs)
     for epoch in range(num_epochs):
         state = begin_state(batch_size)
@@ -434,8 +521,11 @@ def train_and_predict_rnn_gluon(model, num_hiddens, vocab_size, ctx,
             n += y.size
         l_sum = l_sum.asscalar()
         seconds = time.time() - start
-        gb.check_finite(l_sum, epoch, lr)
+        gb.check_finite(l_sum / n, epoch, lr)
         history['train'].append(math.exp(l_sum / n))
+        history['tokens_per_sec'].append(n / seconds)
+        history['num_params'] = sum(
+            p.data().size for p in model.collect_params().values())
         history['val'].append(gb.eval_perplexity(
             model, begin_state, val_indices, batch_size, num_steps, ctx))
         plot.add(epoch + 1, history['train'][-1], history['val'][-1])
@@ -450,13 +540,105 @@ def train_and_predict_rnn_gluon(model, num_hiddens, vocab_size, ctx,
     return history
 
 
+# --- chapter_rnn/gru.md
+# Gated Recurrent Units (GRU)
+def get_gru_params(vocab_size, num_hiddens, ctx):
+    """Return the GRU's parameters, with gradients attached."""
+    def normal(shape):
+        return nd.random.normal(scale=0.01, shape=shape, ctx=ctx)
+
+    def three():
+        return (normal((vocab_size, num_hiddens)),
+                normal((num_hiddens, num_hiddens)),
+                nd.zeros(num_hiddens, ctx=ctx))
+
+    W_xz, W_hz, b_z = three()  # update gate
+    W_xr, W_hr, b_r = three()  # reset gate
+    W_xh, W_hh, b_h = three()  # candidate state
+    W_hq = normal((num_hiddens, vocab_size))
+    b_q = nd.zeros(vocab_size, ctx=ctx)
+    params = [W_xz, W_hz, b_z, W_xr, W_hr, b_r, W_xh, W_hh, b_h, W_hq, b_q]
+    for param in params:
+        param.attach_grad()
+    return params
+
+
+# --- chapter_rnn/gru.md
+# Gated Recurrent Units (GRU)
+def gru(inputs, state, params, dropout=0):
+    """Run a GRU over a list of (batch_size, vocab_size) inputs."""
+    W_xz, W_hz, b_z, W_xr, W_hr, b_r, W_xh, W_hh, b_h, W_hq, b_q = params
+    H, = state
+    outputs = []
+    for X in inputs:
+        Z = nd.sigmoid(nd.dot(X, W_xz) + nd.dot(H, W_hz) + b_z)
+        R = nd.sigmoid(nd.dot(X, W_xr) + nd.dot(H, W_hr) + b_r)
+        H_candidate = nd.tanh(nd.dot(X, W_xh) + nd.dot(R * H, W_hh) + b_h)
+        H = Z * H + (1 - Z) * H_candidate
+        outputs.append(nd.dot(nd.Dropout(H, p=dropout), W_hq) + b_q)
+    return outputs, (H,)
+
+
+# --- chapter_rnn/lstm.md
+# Long Short-Term Memory (LSTM)
+def get_lstm_params(vocab_size, num_hiddens, ctx):
+    """Return the LSTM's parameters, with gradients attached."""
+    def normal(shape):
+        return nd.random.normal(scale=0.01, shape=shape, ctx=ctx)
+
+    def three():
+        return (normal((vocab_size, num_hiddens)),
+                normal((num_hiddens, num_hiddens)),
+                nd.zeros(num_hiddens, ctx=ctx))
+
+    W_xi, W_hi, b_i = three()  # input gate
+    W_xf, W_hf, b_f = three()  # forget gate
+    W_xo, W_ho, b_o = three()  # output gate
+    W_xc, W_hc, b_c = three()  # candidate cell
+    W_hq = normal((num_hiddens, vocab_size))
+    b_q = nd.zeros(vocab_size, ctx=ctx)
+    params = [W_xi, W_hi, b_i, W_xf, W_hf, b_f, W_xo, W_ho, b_o,
+              W_xc, W_hc, b_c, W_hq, b_q]
+    for param in params:
+        param.attach_grad()
+    return params
+
+
+# --- chapter_rnn/lstm.md
+# Long Short-Term Memory (LSTM)
+def init_lstm_state(batch_size, num_hiddens, ctx):
+    """Return the all-zero initial state (H, C)."""
+    return (nd.zeros(shape=(batch_size, num_hiddens), ctx=ctx),
+            nd.zeros(shape=(batch_size, num_hiddens), ctx=ctx))
+
+
+def lstm(inputs, state, params, dropout=0):
+    """Run an LSTM over a list of (batch_size, vocab_size) inputs."""
+    [W_xi, W_hi, b_i, W_xf, W_hf, b_f, W_xo, W_ho, b_o,
+     W_xc, W_hc, b_c, W_hq, b_q] = params
+    H, C = state
+    outputs = []
+    for X in inputs:
+        I = nd.sigmoid(nd.dot(X, W_xi) + nd.dot(H, W_hi) + b_i)
+        F = nd.sigmoid(nd.dot(X, W_xf) + nd.dot(H, W_hf) + b_f)
+        O = nd.sigmoid(nd.dot(X, W_xo) + nd.dot(H, W_ho) + b_o)
+        C_candidate = nd.tanh(nd.dot(X, W_xc) + nd.dot(H, W_hc) + b_c)
+        C = F * C + I * C_candidate
+        H = O * nd.tanh(C)
+        outputs.append(nd.dot(nd.Dropout(H, p=dropout), W_hq) + b_q)
+    return outputs, (H, C)
+
+
 __all__ = [
+    'figure_svg',
+    'plot_curves',
     'DATA_DIR',
     'TIME_MACHINE_SHA1',
     'read_time_machine',
     'clean_text',
-    'load_data_time_machine',
+    'ngram_counts',
     'train_val_split',
+    'load_data_time_machine',
     'check_corpus_size',
     'data_iter_random',
     'data_iter_consecutive',
@@ -473,7 +655,16 @@ __all__ = [
     'check_finite',
     'PerplexityPlot',
     'train_and_predict_rnn',
+    'RESULTS_DIR',
+    'save_history',
+    'load_history',
+    'print_summary',
     'RNNModel',
     'predict_rnn_gluon',
     'train_and_predict_rnn_gluon',
+    'get_gru_params',
+    'gru',
+    'get_lstm_params',
+    'init_lstm_state',
+    'lstm',
 ]

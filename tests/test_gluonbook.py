@@ -240,6 +240,9 @@ def test_check_finite():
     gb.check_finite(3.0, 0, 1)
     with pytest.raises(FloatingPointError, match='epoch 2'):
         gb.check_finite(float('nan'), 1, 1e9)
+    # Finite, but exp() of it would overflow: no perplexity either.
+    with pytest.raises(FloatingPointError, match='learning rate 0.005'):
+        gb.check_finite(1e4, 0, 0.005)
 
 
 def test_scratch_rnn_computes_what_gluon_rnn_computes():
@@ -287,3 +290,119 @@ def test_perplexity_plot_records_without_drawing_outside_jupyter(capsys):
     plot.add(2, 6.0, 7.0)
     assert plot.history == ([1, 2], [9.0, 6.0], [9.5, 7.0])
     assert plot.handle is None and capsys.readouterr().out == ''
+
+
+def gluon_params(model):
+    return {name.split('_', 1)[1]: param.data()
+            for name, param in model.collect_params().items()}
+
+
+def test_scratch_lstm_computes_what_gluon_lstm_computes():
+    vocab_size, h = 5, 8
+    model = gb.RNNModel(rnn.LSTM(h), vocab_size)
+    model.initialize(init=mx.init.Normal(0.5))
+    X = nd.array([[0, 1, 2], [3, 4, 0]])
+    output, (H, C) = model(X, model.begin_state(batch_size=2))
+    p = gluon_params(model)
+    # MXNet stacks the gates as input, forget, candidate (g), output.
+    W_x, W_h = p['l0_i2h_weight'], p['l0_h2h_weight']
+    b = p['l0_i2h_bias'] + p['l0_h2h_bias']
+    gate = {name: slice(k * h, (k + 1) * h)
+            for k, name in enumerate(['i', 'f', 'c', 'o'])}
+    params = []
+    for name in ['i', 'f', 'o', 'c']:  # the order of get_lstm_params
+        params += [W_x[gate[name]].T, W_h[gate[name]].T, b[gate[name]]]
+    params += [p['weight'].T, p['bias']]
+    outputs, (H_scratch, C_scratch) = gb.lstm(
+        gb.to_onehot(X, vocab_size), gb.init_lstm_state(2, h, CTX), params)
+    assert (nd.concat(*outputs, dim=0) - output).abs().max() < 1e-5
+    assert (H_scratch - H[0]).abs().max() < 1e-5
+    assert (C_scratch - C[0]).abs().max() < 1e-5
+
+
+def test_gated_models_have_the_documented_parameters():
+    d, h = 27, 16
+    gru_params = gb.get_gru_params(d, h, CTX)
+    lstm_params = gb.get_lstm_params(d, h, CTX)
+    per_gate = d * h + h * h + h
+    assert sum(p.size for p in gru_params) == 3 * per_gate + h * d + d
+    assert sum(p.size for p in lstm_params) == 4 * per_gate + h * d + d
+    X = nd.array([[0, 1, 2], [3, 4, 0]])
+    outputs, (H,) = gb.gru(gb.to_onehot(X, d), gb.init_rnn_state(2, h, CTX),
+                           gru_params)
+    assert len(outputs) == 3 and outputs[0].shape == (2, d)
+    assert H.shape == (2, h)
+
+
+def test_dropout_is_active_in_training_only():
+    d, h = 27, 16
+    params = gb.get_gru_params(d, h, CTX)
+    inputs = gb.to_onehot(nd.array([[0, 1, 2]]), d)
+    state = gb.init_rnn_state(1, h, CTX)
+    plain, _ = gb.gru(inputs, state, params)
+    evaluated, _ = gb.gru(inputs, state, params, dropout=0.5)
+    assert (plain[-1] - evaluated[-1]).abs().max() == 0
+    with mx.autograd.record():
+        trained, _ = gb.gru(inputs, state, params, dropout=0.5)
+    assert (plain[-1] - trained[-1]).abs().max() > 0
+    model = gb.RNNModel(rnn.GRU(h), d, dropout=0.5)
+    model.initialize()
+    X = nd.array([[0, 1, 2]])
+    out1, _ = model(X, model.begin_state(batch_size=1))
+    out2, _ = model(X, model.begin_state(batch_size=1))
+    assert (out1 - out2).abs().max() == 0
+
+
+def test_both_trainers_accept_adam_and_record_speed():
+    corpus, char_to_idx, idx_to_char, vocab_size = gb.load_data_time_machine()
+    kwargs = dict(corpus_indices=corpus[:6000], idx_to_char=idx_to_char,
+                  char_to_idx=char_to_idx, num_epochs=2, num_steps=10,
+                  lr=0.01, clipping_theta=1, batch_size=8, pred_period=5,
+                  pred_len=10, prefixes=['the'], optimizer='adam')
+    scratch = gb.train_and_predict_rnn(
+        gb.gru, lambda: gb.get_gru_params(vocab_size, 16, CTX),
+        gb.init_rnn_state, 16, vocab_size, CTX, is_random_iter=False,
+        **kwargs)
+    gluon = gb.train_and_predict_rnn_gluon(
+        gb.RNNModel(rnn.LSTM(16), vocab_size), 16, vocab_size, CTX,
+        **kwargs)
+    for history, num_params in [(scratch, 3 * (27 * 16 + 16 * 16 + 16) +
+                                 16 * 27 + 27),
+                                (gluon, 4 * (27 * 16 + 16 * 16 + 2 * 16) +
+                                 16 * 27 + 27)]:
+        assert len(history['val']) == len(history['tokens_per_sec']) == 2
+        assert all(t > 0 for t in history['tokens_per_sec'])
+        assert history['num_params'] == num_params
+        # Adam at 0.01 learns something in two epochs of 6000 characters.
+        assert history['train'][-1] < 20
+
+
+def test_history_round_trip_and_missing_history(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    history = {'train': [9.0, 7.0], 'val': [9.5, 8.0],
+               'tokens_per_sec': [1000.0, 1100.0], 'num_params': 42}
+    gb.save_history('toy', history)
+    assert gb.load_history('toy') == history
+    with pytest.raises(FileNotFoundError, match="run the section that "
+                                                "trains 'gru-gluon'"):
+        gb.load_history('gru-gluon')
+
+
+def test_print_summary_reports_the_best_epoch(capsys):
+    gb.print_summary('toy', {'train': [9.0, 7.0, 6.0], 'val': [9.5, 8.0, 8.5],
+                             'tokens_per_sec': [10.0, 20.0, 30.0],
+                             'num_params': 42})
+    assert capsys.readouterr().out == (
+        'toy: best val perplexity 8.00 at epoch 2 of 3, train 7.00; '
+        '20 tokens/sec, 42 parameters\n')
+
+
+def test_ngram_counts():
+    counts = gb.ngram_counts('abab', 2)
+    assert counts == {('a', 'b'): 2, ('b', 'a'): 1}
+    assert gb.ngram_counts(['x'], 2) == {}
+
+
+def test_plot_curves_draws_nothing_outside_jupyter(capsys):
+    gb.plot_curves([([1, 2], [3, 4], 'a')], 'x', 'y', yscale='log')
+    assert capsys.readouterr().out == ''
