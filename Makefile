@@ -20,7 +20,7 @@ PYTHON ?= $(shell for p in python3.11 python3; do \
 	$$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
 	2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: help venv browser html eval lib check-lib test bench clean
+.PHONY: help venv browser html eval lib check-lib figures test bench clean
 
 help:  ## list the targets
 	@echo 'make <target>, where <target> is one of:'
@@ -53,6 +53,9 @@ lib: $(STAMP)  ## regenerate gluonbook/ from the chapter's #@save cells
 
 check-lib: $(STAMP)  ## fail if gluonbook/ differs from the chapter
 	$(PY) build/make_lib.py --check
+
+figures:  ## redraw the structure figures img/*.svg
+	$(PY) build/make_figures.py
 
 eval: check-lib  ## execute every section that changed into _build/eval
 	$(PY) build/evaluate.py

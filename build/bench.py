@@ -54,17 +54,23 @@ def timed(step, batches):
     return (len(batches) - WARMUP) * BATCH_SIZE * NUM_STEPS / seconds
 
 
-def scratch_step(vocab_size):
+SCRATCH = {'RNN': (gb.rnn, gb.get_rnn_params, gb.init_rnn_state),
+           'GRU': (gb.gru, gb.get_gru_params, gb.init_rnn_state),
+           'LSTM': (gb.lstm, gb.get_lstm_params, gb.init_lstm_state)}
+
+
+def scratch_step(kind, vocab_size):
     ctx = mx.cpu()
-    params = gb.get_rnn_params(vocab_size, NUM_HIDDENS, ctx)
+    model, get_params, init_state = SCRATCH[kind]
+    params = get_params(vocab_size, NUM_HIDDENS, ctx)
     loss = gloss.SoftmaxCrossEntropyLoss()
-    state = [gb.init_rnn_state(BATCH_SIZE, NUM_HIDDENS, ctx)]
+    state = [init_state(BATCH_SIZE, NUM_HIDDENS, ctx)]
 
     def step(X, Y):
         H = tuple(s.detach() for s in state[0])
         with autograd.record():
-            outputs, state[0] = gb.rnn(gb.to_onehot(X, vocab_size), H,
-                                       params)
+            outputs, state[0] = model(gb.to_onehot(X, vocab_size), H,
+                                      params)
             l = loss(nd.concat(*outputs, dim=0), Y.T.reshape((-1,))).mean()
         l.backward()
         gb.grad_clipping(params, THETA, ctx)
@@ -176,7 +182,9 @@ def main():
     print(f'# batch {BATCH_SIZE}, {NUM_STEPS} steps, {NUM_HIDDENS} hidden '
           f'units, {args.batches} timed minibatches after {WARMUP}\n')
     rows = [
-        ('scratch RNN (nd)', lambda: scratch_step(vocab_size)),
+        ('scratch RNN (nd)', lambda: scratch_step('RNN', vocab_size)),
+        ('scratch GRU (nd)', lambda: scratch_step('GRU', vocab_size)),
+        ('scratch LSTM (nd)', lambda: scratch_step('LSTM', vocab_size)),
         ('gluon RNN', lambda: gluon_step(rnn.RNN(NUM_HIDDENS), vocab_size)),
         ('gluon RNN, hybridized', lambda: gluon_step(
             rnn.RNN(NUM_HIDDENS), vocab_size, hybridize=True)),

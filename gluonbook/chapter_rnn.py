@@ -488,12 +488,13 @@ def train_and_predict_rnn_gluon(model, num_hiddens, vocab_size, ctx,
                                 corpus_indices, idx_to_char, char_to_idx,
                                 num_epochs, num_steps, lr, clipping_theta,
                                 batch_size, pred_period, pred_len, prefixes,
-                                optimizer='sgd'):
+                                optimizer='sgd', initializer=None):
     """Train a Gluon RNNModel; return its history of perplexity, speed."""
     train_indices, val_indices = gb.train_val_split(corpus_indices)
     gb.check_corpus_size(len(val_indices), batch_size, num_steps)
     loss = gloss.SoftmaxCrossEntropyLoss()
-    model.initialize(ctx=ctx, force_reinit=True, init=init.Normal(0.01))
+    model.initialize(ctx=ctx, force_reinit=True,
+                     init=initializer or init.Normal(0.01))
     trainer = gluon.Trainer(model.collect_params(), optimizer,
                             {'learning_rate': lr})
 

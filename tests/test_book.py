@@ -113,3 +113,196 @@ def test_gluon_text_on_validation_perplexity():
     assert int(e2) - int(e1) == 5
     assert float(train2) < float(train1)
     assert float(val1) - float(val2) < 0.1
+
+
+# Claims of the sections added for the whole chapter.
+
+def output(section, snippet):
+    return outputs.cell_output(outputs.read_notebook(section), snippet)
+
+
+def numbers_after(text, label):
+    """The numbers on the line that starts with label."""
+    for line in text.split('\n'):
+        if line.startswith(label):
+            return [float(x) for x in
+                    outputs.re.findall(r'[-+]?\d+\.?\d*(?:e[-+]?\d+)?',
+                                       line[len(label):])]
+    raise LookupError(f'no line starting with {label!r} in {text!r}')
+
+
+def test_sequence_errors_compound():
+    # "about as well on the 396 test steps as on the training steps";
+    # "the error grows with every step of look-ahead ... 64 steps ahead the
+    # error is more than five times as large"; multi-step leaves the data.
+    text = output('chapter_rnn/sequence', 'onestep = net(features)')
+    train, = numbers_after(text, 'one-step MSE, training steps:')
+    test, = numbers_after(text, 'one-step MSE, test steps:')
+    assert 0.04 <= train < 0.08 and 0.04 <= test < 0.08  # noise var is 0.04
+    assert abs(test - train) < 0.2 * train
+    multi, = numbers_after(
+        output('chapter_rnn/sequence', 'multistep = x.copy()'),
+        'multi-step MSE, test steps:')
+    assert multi > 5 * test
+    text = output('chapter_rnn/sequence', 'max_k = 64')
+    errors = [numbers_after(text, '%2d-step-ahead MSE' % k)[0]
+              for k in (1, 4, 16, 64)]
+    assert errors == sorted(errors) and errors[-1] > 5 * errors[0]
+
+
+def test_lang_model_counts_and_zipf():
+    text = output('chapter_rnn/lang-model', 'curves = []')
+    alphas = [numbers_after(text, f'{n}-grams: alpha =')[0] for n in (1, 2, 3)]
+    assert 0.8 < alphas[0] < 1.3  # Zipf's law for words
+    assert alphas[0] > alphas[1] > alphas[2]  # "a flatter slope"
+    text = output('chapter_rnn/lang-model', 'once = sum(')
+    seen_once = [numbers_after(text, f'{n}-grams:')[1] for n in (1, 2, 3)]
+    assert seen_once == sorted(seen_once)  # sparser with n
+
+
+def test_lang_model_ngram_perplexities_as_the_text_says():
+    text = output('chapter_rnn/lang-model', 'def ngram_perplexity(')
+    rows = [numbers_after(text, '%3d ' % n) for n in range(1, 8)]
+    add_one = [r[0] for r in rows]
+    small_k = [r[1] for r in rows]
+    assert small_k.index(min(small_k)) == 4 and min(small_k) == 4.68
+    assert add_one.index(min(add_one)) == 3  # worse "after 4-grams"
+    assert round(small_k[0], 1) == 16.7
+    assert all(p < 27 for p in add_one + small_k)
+
+
+def test_rnn_concatenated_form_is_the_same_product():
+    text = output('chapter_rnn/rnn', 'two_products = ')
+    assert '(3, 5) (3, 5)' in text
+    difference, = numbers_after(text, 'largest difference:')
+    assert difference < 1e-5
+
+
+def test_bptt_norms_vanish_and_explode_as_claimed():
+    text = output('chapter_rnn/bptt', 'def grad_norm_at_start(')
+    shrink = numbers_after(text, 's = 0.8')
+    steady = numbers_after(text, 's = 1.0')
+    grow = numbers_after(text, 's = 1.2')
+    assert len(shrink) == len(steady) == len(grow) == 5
+    assert shrink == sorted(shrink, reverse=True) and shrink[-1] < 2e-3
+    assert all(abs(n - 8) < 1e-3 for n in steady)
+    assert grow == sorted(grow) and grow[-1] > 1e4
+    text = output('chapter_rnn/bptt', 'W_init = ')
+    radius, = numbers_after(text, 'largest |eigenvalue|:')
+    assert 0.12 < radius < 0.22  # "about 0.16"
+    norm, = numbers_after(text, 'gradient norm after 10 steps:')
+    assert norm < 1e-4
+    text = output('chapter_rnn/bptt', 'W = 1.2 * Q')
+    assert numbers_after(text, 'gradient norm before clipping:')[0] > 1e4
+    assert numbers_after(text, 'gradient norm after clipping:')[0] == 1
+
+
+def summary_line(section, snippet, label):
+    """(best val, epoch, epochs, train, tokens/sec) from print_summary."""
+    text = output(section, snippet)
+    best, epoch, epochs, train, speed, _ = numbers_after(text, label + ':')
+    return best, int(epoch), int(epochs), train, speed
+
+
+def test_scratch_and_gluon_gated_models_learn_alike():
+    for section, name in [('gru', 'GRU'), ('lstm', 'LSTM')]:
+        text = output(f'chapter_rnn/{section}', 'gb.print_summary(')
+        scratch, gluon = numbers_after(
+            text, 'val perplexity after 3 epochs: scratch')
+        assert abs(scratch - gluon) < 0.5, (section, scratch, gluon)
+        s = summary_line(f'chapter_rnn/{section}', 'gb.print_summary(',
+                         f'{name}, scratch')
+        g = summary_line(f'chapter_rnn/{section}', 'gb.print_summary(',
+                         f'{name}, gluon')
+        assert g[4] > 1.5 * s[4], 'Gluon is not faster than scratch'
+
+
+def comparison_rows():
+    text = output('chapter_rnn/comparison', 'short_budget, budget = 3, 8')
+    rows = {}
+    for line in text.split('\n')[1:]:
+        m = outputs.re.match(r'^(.+?)\s+(scratch|gluon)\s+(\d+)\s+(\d+)\s+'
+                             r'([\d.]+)(?:\s+([\d.]+) \(ep (\d+)\)\s+'
+                             r'([\d.]+))?$', line)
+        assert m, line
+        rows[(m.group(1).strip(), m.group(2))] = {
+            'params': int(m.group(3)), 'speed': float(m.group(4)),
+            'val3': float(m.group(5)),
+            'best8': float(m.group(6)) if m.group(6) else None}
+    return rows
+
+
+def test_comparison_gated_models_beat_the_rnn():
+    rows = comparison_rows()
+    assert len(rows) == 8
+    rnn_best = rows[('RNN', 'gluon')]['best8']
+    for model in ('GRU', 'LSTM'):
+        assert rows[(model, 'gluon')]['best8'] < rnn_best - 0.1, model
+    # ... and the RNN's best over all its 20 epochs, not only the first 8.
+    lines = final_lines('chapter_rnn/rnn-gluon',
+                        'history = train_and_predict_rnn_gluon(')
+    rnn_all = min(float(line[2]) for line in lines)
+    for model in ('GRU', 'LSTM'):
+        assert rows[(model, 'gluon')]['best8'] < rnn_all, model
+    for model in ('RNN', 'GRU', 'LSTM'):
+        assert rows[(model, 'gluon')]['speed'] > rows[(model, 'scratch')][
+            'speed'], model
+        assert rows[(model, 'scratch')]['best8' if model == 'RNN' else
+                                        'val3'] is not None
+
+
+def test_comparison_parameter_counts():
+    rows = comparison_rows()
+    d, h = 27, 256
+    out = h * d + d
+    assert rows[('RNN', 'scratch')]['params'] == d * h + h * h + h + out
+    assert rows[('GRU', 'scratch')]['params'] == 3 * (d * h + h * h + h) + out
+    assert rows[('LSTM', 'scratch')]['params'] == 4 * (d * h + h * h + h) + out
+    # Gluon keeps two bias vectors per gate.
+    assert rows[('LSTM', 'gluon')]['params'] == (
+        4 * (d * h + h * h + 2 * h) + out)
+    h = 128
+    out = h * d + d
+    assert rows[('LSTM-128', 'gluon')]['params'] == (
+        4 * (d * h + h * h + 2 * h) + out)
+    assert rows[('LSTM-128 x 2', 'gluon')]['params'] == (
+        4 * (d * h + h * h + 2 * h) + 4 * (h * h + h * h + 2 * h) + out)
+
+
+def bi_rnn_logs():
+    text = output('chapter_rnn/bi-rnn', 'histories, models = {}, {}')
+    logs, name = {}, None
+    for line in text.split('\n'):
+        if line in ('unidirectional', 'bidirectional'):
+            name = line
+            logs[name] = []
+        elif name and line:
+            logs[name].append(line)
+    return logs
+
+
+def test_bidirectional_model_collapses_and_cannot_write():
+    logs = bi_rnn_logs()
+    spec = {'epochs': 2, 'train_ppl': [0, 1000], 'val_ppl': [0, 1000],
+            'prefixes': ['traveller', 'time traveller'], 'pred_len': 50}
+    final = {}
+    for name, lines in logs.items():
+        assert outputs.check_training('\n'.join(lines), spec) == [], name
+        final[name] = [outputs.EPOCH_LINE.match(line).groups()
+                       for line in lines if outputs.EPOCH_LINE.match(line)][-1]
+    uni_train, bi_train = (float(final[n][1])
+                           for n in ('unidirectional', 'bidirectional'))
+    uni_val, bi_val = (float(final[n][2])
+                       for n in ('unidirectional', 'bidirectional'))
+    assert bi_train < 2 and bi_train < uni_train / 2  # "collapses towards 1"
+    assert bi_val < uni_val  # "its validation perplexity ... does too"
+    text = output('chapter_rnn/bi-rnn', 'def scores(model, text):')
+    assert numbers_after(text, 'unidirectional largest change before the '
+                               'last step:') == [0.0, 0.0]
+    anywhere, just_before = numbers_after(
+        text, 'bidirectional  largest change before the last step:')
+    assert just_before > 1 and anywhere == just_before
+    text = output('chapter_rnn/bi-rnn', 'book_words = set(')
+    uni_real, uni_all = numbers_after(text, 'unidirectional')[:2]
+    bi_real, bi_all = numbers_after(text, 'bidirectional')[:2]
+    assert uni_real / uni_all > 0.7 and bi_real / bi_all < 0.5

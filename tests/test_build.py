@@ -29,11 +29,43 @@ def test_drift_is_reported_by_definition(tmp_path, capsys):
 
 def test_saved_cells_come_in_book_order():
     order = make_lib.book_order()
-    assert order[:2] == ['chapter_rnn/index.md',
-                         'chapter_rnn/lang-model-dataset.md']
+    assert order[:4] == ['chapter_rnn/index.md', 'chapter_rnn/sequence.md',
+                         'chapter_rnn/lang-model.md', 'chapter_rnn/rnn.md']
+    assert len(order) == 13
     names = make_lib.public_names(make_lib.generate())
-    assert names.index('load_data_time_machine') < names.index('rnn') < (
-        names.index('RNNModel'))
+    assert names.index('read_time_machine') < names.index(
+        'load_data_time_machine') < names.index('rnn') < names.index(
+        'RNNModel') < names.index('gru') < names.index('lstm')
+
+
+def test_every_figure_is_current_and_used(tmp_path, monkeypatch):
+    import make_figures
+    monkeypatch.setattr(make_figures, 'IMG_DIR', str(tmp_path))
+    make_figures.main()
+    text = ''.join(open(os.path.join(ROOT, f)).read()
+                   for f in make_lib.book_order())
+    for name in make_figures.FIGURES:
+        with open(os.path.join(ROOT, 'img', name)) as f:
+            assert f.read() == (tmp_path / name).read_text(), (
+                f'img/{name} is out of date: run `make figures`')
+        assert f'](../img/{name})' in text, f'img/{name} is not used'
+
+
+def test_sections_read_histories_only_from_earlier_sections():
+    order = make_lib.book_order()
+    saved_by = {}
+    for position, md_file in enumerate(order):
+        with open(os.path.join(ROOT, md_file)) as f:
+            text = f.read()
+        for name in evaluate.re.findall(r"save_history\('([\w-]+)'", text):
+            saved_by[name] = position
+        loaded = evaluate.re.findall(r"load_history\('([\w-]+)'", text)
+        if 'gb.load_history(name)' in text:  # names listed in a table
+            loaded += evaluate.re.findall(r"'([\w-]+-(?:scratch|gluon))'",
+                                          text)
+        for name in loaded:
+            assert saved_by.get(name, len(order)) < position, (md_file, name)
+    assert len(saved_by) == 8
 
 
 def test_failing_cell_is_named(tmp_path):
