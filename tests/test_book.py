@@ -220,7 +220,7 @@ def test_scratch_and_gluon_gated_models_learn_alike():
 def comparison_rows():
     text = output('chapter_rnn/comparison', 'short_budget, budget = 3, 8')
     rows = {}
-    for line in text.split('\n')[1:]:
+    for line in text.strip().split('\n')[1:]:
         m = outputs.re.match(r'^(.+?)\s+(scratch|gluon)\s+(\d+)\s+(\d+)\s+'
                              r'([\d.]+)(?:\s+([\d.]+) \(ep (\d+)\)\s+'
                              r'([\d.]+))?$', line)
@@ -244,6 +244,8 @@ def test_comparison_gated_models_beat_the_rnn():
     rnn_all = min(float(line[2]) for line in lines)
     for model in ('GRU', 'LSTM'):
         assert rows[(model, 'gluon')]['best8'] < rnn_all, model
+        # "below the best counting model of lang-model (4.68)"
+        assert rows[(model, 'gluon')]['best8'] < 4.68, model
     for model in ('RNN', 'GRU', 'LSTM'):
         assert rows[(model, 'gluon')]['speed'] > rows[(model, 'scratch')][
             'speed'], model
@@ -306,3 +308,56 @@ def test_bidirectional_model_collapses_and_cannot_write():
     uni_real, uni_all = numbers_after(text, 'unidirectional')[:2]
     bi_real, bi_all = numbers_after(text, 'bidirectional')[:2]
     assert uni_real / uni_all > 0.7 and bi_real / bi_all < 0.5
+
+
+def test_lstm_text_against_the_gru():
+    # "on this text also below the GRU ... a third more parameters than the
+    # GRU ... and fewer characters per second"
+    rows = comparison_rows()
+    gru, lstm = rows[('GRU', 'gluon')], rows[('LSTM', 'gluon')]
+    assert lstm['best8'] < gru['best8']
+    assert 1.25 < lstm['params'] / gru['params'] < 1.4
+    assert lstm['speed'] < gru['speed']
+
+
+def test_deep_rnn_text():
+    # "two layers reach a lower validation perplexity ... training
+    # perplexity is lower too ... about two and a half times the parameters
+    # ... about half the characters per second"; Xavier's first epoch.
+    one = summary_line('chapter_rnn/deep-rnn', 'gb.print_summary(',
+                       'LSTM, 1 layer ')
+    two = summary_line('chapter_rnn/deep-rnn', 'gb.print_summary(',
+                       'LSTM, 2 layers')
+    assert two[0] < one[0] and two[3] < one[3]
+    assert 0.35 < two[4] / one[4] < 0.7
+    rows = comparison_rows()
+    ratio = rows[('LSTM-128 x 2', 'gluon')]['params'] / rows[
+        ('LSTM-128', 'gluon')]['params']
+    assert 2.3 < ratio < 2.7
+    m = outputs.re.search(r'after 1 epoch: ([\d.]+) from N.*, ([\d.]+) from '
+                          r'Xavier', output('chapter_rnn/deep-rnn',
+                                            'gb.print_summary('))
+    assert float(m.group(2)) < float(m.group(1))
+
+
+def test_comparison_text():
+    rows = comparison_rows()
+    for impl in ('scratch', 'gluon'):
+        # "which the RNN does not within 8 epochs"
+        assert rows[('RNN', impl)]['best8'] > 4.68
+        # "the RNN is fastest, then the GRU, then the LSTM"
+        assert rows[('RNN', impl)]['speed'] > rows[('GRU', impl)][
+            'speed'] > rows[('LSTM', impl)]['speed']
+    for model in ('RNN', 'GRU', 'LSTM'):
+        # "after 3 epochs the scratch and Gluon versions ... are close"
+        assert abs(rows[(model, 'scratch')]['val3'] -
+                   rows[(model, 'gluon')]['val3']) < 0.5, model
+    deep, wide = rows[('LSTM-128 x 2', 'gluon')], rows[('LSTM', 'gluon')]
+    assert deep['params'] < wide['params'] and deep['best8'] < wide['best8']
+    # "training perplexity at its best epoch is below its validation
+    # perplexity"
+    text = output('chapter_rnn/comparison', 'short_budget, budget = 3, 8')
+    for line in text.split('\n')[1:]:
+        m = outputs.re.search(r'([\d.]+) \(ep \d+\)\s+([\d.]+)$', line)
+        if m:
+            assert float(m.group(2)) < float(m.group(1)), line

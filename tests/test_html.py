@@ -6,6 +6,7 @@ import functools
 import http.server
 import os
 import shutil
+import sys
 import threading
 import urllib.error
 import urllib.parse
@@ -112,3 +113,22 @@ def test_search_finds_a_section(browser, server):
     assert any('rnn-scratch.html' in hit for hit in hits), hits
     page.close()
     assert problems == []
+
+
+def test_every_section_has_a_page_and_every_figure_is_shown(browser, server):
+    sys.path.insert(0, os.path.join(ROOT, 'build'))
+    from make_lib import book_order
+    pages = ['chapter_rnn/' + os.path.basename(f)[:-3] + '.html'
+             for f in book_order()]
+    assert sorted(pages) == sorted(p for p in PAGES if p != 'index.html')
+    shown = set()
+    for name in pages:
+        page, problems = visit(browser, server + name)
+        for src, width in page.eval_on_selector_all(
+                'img', 'els => els.map(e => [e.src, e.naturalWidth])'):
+            if src.endswith('.svg') and width > 0:
+                shown.add(os.path.basename(src))
+        page.close()
+        assert problems == [], name
+    figures = sorted(os.listdir(os.path.join(ROOT, 'img')))
+    assert figures and set(figures) <= shown, (figures, shown)
