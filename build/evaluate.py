@@ -43,7 +43,7 @@ ANSI_COLOR = re.compile(r'\x1b\[[0-9;]*m')
 def results_of(md_file):
     """The saved training histories a section reads (gb.load_history)."""
     with open(os.path.join(ROOT, md_file)) as f:
-        if 'load_history(' not in f.read():
+        if 'gb.load_history(' not in f.read():
             return []
     folder = os.path.join(os.path.dirname(target_of(md_file)), 'results')
     return sorted(glob.glob(os.path.join(folder, '*.json')))

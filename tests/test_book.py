@@ -188,7 +188,7 @@ def test_bptt_norms_vanish_and_explode_as_claimed():
     assert all(abs(n - 8) < 1e-3 for n in steady)
     assert grow == sorted(grow) and grow[-1] > 1e4
     text = output('chapter_rnn/bptt', 'W_init = ')
-    radius, = numbers_after(text, 'largest |eigenvalue|:')
+    radius, = numbers_after(text, 'largest absolute eigenvalue:')
     assert 0.12 < radius < 0.22  # "about 0.16"
     norm, = numbers_after(text, 'gradient norm after 10 steps:')
     assert norm < 1e-4

@@ -118,3 +118,14 @@ def test_a_failed_section_leaves_no_stale_output(tmp_path, monkeypatch):
     evaluate.remove_stale('chapter_rnn/x.md')
     left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob('*.*'))
     assert left == ['html/chapter_rnn/y.html']
+
+
+def test_only_reading_sections_depend_on_saved_histories():
+    # rnn-scratch defines load_history and saves a history; it must not be
+    # re-run because a history (with its measured speed) changed.
+    assert evaluate.results_of('chapter_rnn/rnn-scratch.md') == []
+    assert evaluate.results_of('chapter_rnn/gru.md') == []
+    results = {os.path.basename(path) for path in
+               evaluate.results_of('chapter_rnn/comparison.md')}
+    assert {'rnn-scratch.json', 'gru-gluon.json', 'lstm-scratch.json',
+            'deep-lstm-128-gluon.json'} <= results  # written by the build

@@ -82,6 +82,8 @@ def test_page(browser, server, name):
     if page.locator('.math').count():
         # MathJax typesets asynchronously; its output is <mjx-container>.
         page.wait_for_selector('mjx-container', timeout=20000)
+    # An unresolved :numref: shows as its label in a code span.
+    assert page.locator('code.std-numref').count() == 0
     if page.locator('div.highlight-python').count():
         assert page.locator('button.copy-button').count() > 0
     assert page.locator('a.notebook-download').count() == 1
