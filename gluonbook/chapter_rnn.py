@@ -543,20 +543,22 @@ def train_and_predict_rnn_gluon(model, num_hiddens, vocab_size, ctx,
 
 # --- chapter_rnn/gru.md
 # Gated Recurrent Units (GRU)
+def gate_params(vocab_size, num_hiddens, ctx):
+    """Return (W_x, W_h, b) of one gate: small random weights, zero bias."""
+    return (nd.random.normal(scale=0.01, shape=(vocab_size, num_hiddens),
+                             ctx=ctx),
+            nd.random.normal(scale=0.01, shape=(num_hiddens, num_hiddens),
+                             ctx=ctx),
+            nd.zeros(num_hiddens, ctx=ctx))
+
+
 def get_gru_params(vocab_size, num_hiddens, ctx):
     """Return the GRU's parameters, with gradients attached."""
-    def normal(shape):
-        return nd.random.normal(scale=0.01, shape=shape, ctx=ctx)
-
-    def three():
-        return (normal((vocab_size, num_hiddens)),
-                normal((num_hiddens, num_hiddens)),
-                nd.zeros(num_hiddens, ctx=ctx))
-
-    W_xz, W_hz, b_z = three()  # update gate
-    W_xr, W_hr, b_r = three()  # reset gate
-    W_xh, W_hh, b_h = three()  # candidate state
-    W_hq = normal((num_hiddens, vocab_size))
+    W_xz, W_hz, b_z = gb.gate_params(vocab_size, num_hiddens, ctx)  # update
+    W_xr, W_hr, b_r = gb.gate_params(vocab_size, num_hiddens, ctx)  # reset
+    W_xh, W_hh, b_h = gb.gate_params(vocab_size, num_hiddens, ctx)  # candidate
+    W_hq = nd.random.normal(scale=0.01, shape=(num_hiddens, vocab_size),
+                            ctx=ctx)
     b_q = nd.zeros(vocab_size, ctx=ctx)
     params = [W_xz, W_hz, b_z, W_xr, W_hr, b_r, W_xh, W_hh, b_h, W_hq, b_q]
     for param in params:
@@ -584,19 +586,12 @@ def gru(inputs, state, params, dropout=0):
 # Long Short-Term Memory (LSTM)
 def get_lstm_params(vocab_size, num_hiddens, ctx):
     """Return the LSTM's parameters, with gradients attached."""
-    def normal(shape):
-        return nd.random.normal(scale=0.01, shape=shape, ctx=ctx)
-
-    def three():
-        return (normal((vocab_size, num_hiddens)),
-                normal((num_hiddens, num_hiddens)),
-                nd.zeros(num_hiddens, ctx=ctx))
-
-    W_xi, W_hi, b_i = three()  # input gate
-    W_xf, W_hf, b_f = three()  # forget gate
-    W_xo, W_ho, b_o = three()  # output gate
-    W_xc, W_hc, b_c = three()  # candidate cell
-    W_hq = normal((num_hiddens, vocab_size))
+    W_xi, W_hi, b_i = gb.gate_params(vocab_size, num_hiddens, ctx)  # input
+    W_xf, W_hf, b_f = gb.gate_params(vocab_size, num_hiddens, ctx)  # forget
+    W_xo, W_ho, b_o = gb.gate_params(vocab_size, num_hiddens, ctx)  # output
+    W_xc, W_hc, b_c = gb.gate_params(vocab_size, num_hiddens, ctx)  # candidate
+    W_hq = nd.random.normal(scale=0.01, shape=(num_hiddens, vocab_size),
+                            ctx=ctx)
     b_q = nd.zeros(vocab_size, ctx=ctx)
     params = [W_xi, W_hi, b_i, W_xf, W_hf, b_f, W_xo, W_ho, b_o,
               W_xc, W_hc, b_c, W_hq, b_q]
@@ -663,6 +658,7 @@ __all__ = [
     'RNNModel',
     'predict_rnn_gluon',
     'train_and_predict_rnn_gluon',
+    'gate_params',
     'get_gru_params',
     'gru',
     'get_lstm_params',
