@@ -1,5 +1,6 @@
-"""The built notebooks as a reader gets them: copied anywhere, they run, and
-they print what the build printed (the section has no timings)."""
+"""The built notebooks as a reader gets them: copied anywhere, or unpacked
+from the archive the HTML links to, they run and print what the build
+printed (neither section below prints timings of its own)."""
 import os
 import shutil
 
@@ -27,4 +28,22 @@ def test_notebook_runs_from_an_empty_folder_and_repeats_the_build(tmp_path):
     NotebookClient(nb, timeout=600, kernel_name='python3',
                    resources={'metadata': {'path': str(tmp_path)}}).execute()
     assert os.listdir(tmp_path) == ['lang-model-dataset.ipynb']
+    assert text_outputs(nb) == text_outputs(built)
+
+
+def test_comparison_runs_from_the_archive(tmp_path):
+    # The archive carries the histories that the comparison reads, so its
+    # notebook runs without training anything and prints the same table.
+    import zipfile
+    archive = os.path.join(outputs.ROOT, '_build', 'html',
+                           'rnn-book-notebooks.zip')
+    with zipfile.ZipFile(archive) as z:
+        z.extractall(tmp_path)
+    folder = tmp_path / 'rnn-book' / 'chapter_rnn'
+    nb = nbformat.read(str(folder / 'comparison.ipynb'), as_version=4)
+    built = outputs.read_notebook('chapter_rnn/comparison')
+    for cell in nb.cells:
+        cell.pop('outputs', None)
+    NotebookClient(nb, timeout=600, kernel_name='python3',
+                   resources={'metadata': {'path': str(folder)}}).execute()
     assert text_outputs(nb) == text_outputs(built)
