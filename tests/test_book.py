@@ -133,8 +133,8 @@ def numbers_after(text, label):
 
 def test_sequence_errors_compound():
     # "about as well on the 396 test steps as on the training steps";
-    # "the error grows with every step of look-ahead ... 64 steps ahead the
-    # error is more than five times as large"; multi-step leaves the data.
+    # "the error grows with every step of look-ahead ... 64 steps ahead it
+    # is several times as large"; multi-step leaves the data.
     text = output('chapter_rnn/sequence', 'onestep = net(features)')
     train, = numbers_after(text, 'one-step MSE, training steps:')
     test, = numbers_after(text, 'one-step MSE, test steps:')
@@ -147,7 +147,7 @@ def test_sequence_errors_compound():
     text = output('chapter_rnn/sequence', 'max_k = 64')
     errors = [numbers_after(text, '%2d-step-ahead MSE' % k)[0]
               for k in (1, 4, 16, 64)]
-    assert errors == sorted(errors) and errors[-1] > 5 * errors[0]
+    assert errors == sorted(errors) and errors[-1] > 3 * errors[0]
 
 
 def test_lang_model_counts_and_zipf():
