@@ -361,3 +361,17 @@ def test_comparison_text():
         m = outputs.re.search(r'([\d.]+) \(ep \d+\)\s+([\d.]+)$', line)
         if m:
             assert float(m.group(2)) < float(m.group(1)), line
+
+
+def test_gluon_speedups_as_the_text_says():
+    # rnn-gluon: "about twice as fast"; comparison: "two to three times as
+    # many characters per second ... the gap is larger for the gated models"
+    text = output('chapter_rnn/rnn-gluon', 'timing_epochs = 2')
+    speedup = float(outputs.SPEEDUP_LINE.search(text).group(1))
+    assert 1.5 <= speedup <= 3
+    rows = comparison_rows()
+    ratio = {model: rows[(model, 'gluon')]['speed'] /
+             rows[(model, 'scratch')]['speed'] for model in
+             ('RNN', 'GRU', 'LSTM')}
+    assert all(1.5 < r < 4 for r in ratio.values()), ratio
+    assert ratio['GRU'] > ratio['RNN'] and ratio['LSTM'] > ratio['RNN']
