@@ -364,8 +364,9 @@ def test_comparison_text():
 
 
 def test_gluon_speedups_as_the_text_says():
-    # rnn-gluon: "about twice as fast"; comparison: "two to three times as
-    # many characters per second ... the gap is larger for the gated models"
+    # rnn-gluon: "about twice as fast"; comparison: "about two to three
+    # times as many characters per second" (1.9-3.2 measured in 4 builds;
+    # which cell gains most varied from build to build, so it is not said)
     text = output('chapter_rnn/rnn-gluon', 'timing_epochs = 2')
     speedup = float(outputs.SPEEDUP_LINE.search(text).group(1))
     assert 1.5 <= speedup <= 4
@@ -374,4 +375,3 @@ def test_gluon_speedups_as_the_text_says():
              rows[(model, 'scratch')]['speed'] for model in
              ('RNN', 'GRU', 'LSTM')}
     assert all(1.5 < r < 4 for r in ratio.values()), ratio
-    assert ratio['GRU'] > ratio['RNN'] and ratio['LSTM'] > ratio['RNN']
