@@ -312,12 +312,11 @@ def test_bidirectional_model_collapses_and_cannot_write():
 
 def test_lstm_text_against_the_gru():
     # "on this text also below the GRU ... a third more parameters than the
-    # GRU ... and fewer characters per second"
+    # GRU"
     rows = comparison_rows()
     gru, lstm = rows[('GRU', 'gluon')], rows[('LSTM', 'gluon')]
     assert lstm['best8'] < gru['best8']
     assert 1.25 < lstm['params'] / gru['params'] < 1.4
-    assert lstm['speed'] < gru['speed']
 
 
 def test_deep_rnn_text():
@@ -345,9 +344,11 @@ def test_comparison_text():
     for impl in ('scratch', 'gluon'):
         # "which the RNN does not within 8 epochs"
         assert rows[('RNN', impl)]['best8'] > 4.68
-        # "the RNN is fastest, then the GRU, then the LSTM"
-        assert rows[('RNN', impl)]['speed'] > rows[('GRU', impl)][
-            'speed'] > rows[('LSTM', impl)]['speed']
+        # "the plain RNN ... is by far the fastest cell both ways" (GRU and
+        # LSTM came within 10-20% of each other, in either order)
+        for gated in ('GRU', 'LSTM'):
+            assert rows[('RNN', impl)]['speed'] > 1.5 * rows[(gated, impl)][
+                'speed'], (impl, gated)
     for model in ('RNN', 'GRU', 'LSTM'):
         # "after 3 epochs the scratch and Gluon versions ... are close"
         assert abs(rows[(model, 'scratch')]['val3'] -
