@@ -5,6 +5,7 @@ wrong. `make test` builds the HTML first.
 import functools
 import http.server
 import os
+import re
 import shutil
 import sys
 import threading
@@ -117,7 +118,9 @@ def test_search_finds_a_section(browser, server):
     assert problems == []
 
 
-def test_every_section_has_a_page_and_every_figure_is_shown(browser, server):
+def test_every_section_has_a_page_and_every_figure_is_shown():
+    # test_page opens every page and requires each of its images to load;
+    # here the pages' markup only has to show every figure of img/.
     sys.path.insert(0, os.path.join(ROOT, 'build'))
     from make_lib import book_order
     pages = ['chapter_rnn/' + os.path.basename(f)[:-3] + '.html'
@@ -125,12 +128,8 @@ def test_every_section_has_a_page_and_every_figure_is_shown(browser, server):
     assert sorted(pages) == sorted(p for p in PAGES if p != 'index.html')
     shown = set()
     for name in pages:
-        page, problems = visit(browser, server + name)
-        for src, width in page.eval_on_selector_all(
-                'img', 'els => els.map(e => [e.src, e.naturalWidth])'):
-            if src.endswith('.svg') and width > 0:
-                shown.add(os.path.basename(src))
-        page.close()
-        assert problems == [], name
+        with open(os.path.join(HTML_DIR, name)) as f:
+            shown.update(os.path.basename(src) for src in re.findall(
+                r'<img [^>]*src="([^"]+\.svg)"', f.read()))
     figures = sorted(os.listdir(os.path.join(ROOT, 'img')))
     assert figures and set(figures) <= shown, (figures, shown)
