@@ -1,19 +1,28 @@
 """Training throughput of the chapter's models, in tokens per second.
 
-Every model trains for the same minibatches of The Time Machine
+Every model trains on the same minibatches of The Time Machine
 (consecutive sampling, batch 32, 35 steps, 256 hidden units, SGD with
 gradient clipping), after a few warm-up minibatches. When PyTorch is
 installed (an optional extra, not a dependency of the book) the same
-architectures run with torch.nn in the same process, so their ratio holds
-on a noisy machine. The last rows give the ceiling that the recurrence's
-matrix products allow on these cores.
+architectures run with torch.nn in the same process.
 
-    python build/bench.py [--batches 40]
+The models take turns: in each of --rounds rounds every model trains
+--batches minibatches, so a slow spell of a shared machine hits them all
+alike. The table gives each model's median over the rounds; a ratio is
+the median of the per-round ratios.
+
+The last lines give the ceiling that the arithmetic allows: one training
+token's floating-point operations at the rate these cores reach on the
+recurrent step's matrix product (32 x 256 by 256 x 256), the best of
+MXNet, NumPy and (if installed) PyTorch.
+
+    python build/bench.py [--rounds 5] [--batches 10]
 """
 import argparse
 import datetime
 import os
 import platform
+import statistics
 import sys
 import time
 
@@ -30,31 +39,38 @@ BATCH_SIZE, NUM_STEPS, NUM_HIDDENS, LR, THETA = 32, 35, 256, 1, 1
 WARMUP = 5
 
 
-def load_batches(num_batches):
+def load_batches():
     corpus_indices, _, _, vocab_size = gb.load_data_time_machine()
     train_indices, _ = gb.train_val_split(corpus_indices)
-    batches = list(gb.data_iter_consecutive(train_indices, BATCH_SIZE,
-                                            NUM_STEPS))
-    needed = WARMUP + num_batches
-    if len(batches) < needed:
-        sys.exit(f'bench: only {len(batches)} minibatches, need {needed}')
-    return batches[:needed], vocab_size
+    return list(gb.data_iter_consecutive(train_indices, BATCH_SIZE,
+                                         NUM_STEPS)), vocab_size
 
 
-def timed(step, batches):
-    """Run step over the batches; return tokens/s after the warm-up."""
+def warm_up(step, batches):
     for X, Y in batches[:WARMUP]:
         step(X, Y)
     nd.waitall()
+
+
+def timed(step, batches):
+    """Train on batches; return tokens per second.
+
+    Like the book's training loops, the steps do not read the loss back
+    into Python, so MXNet can queue a minibatch's operators while it still
+    computes the previous one; waitall() then counts all of them.
+    """
+    nd.waitall()
     start = time.perf_counter()
-    for X, Y in batches[WARMUP:]:
+    for X, Y in batches:
         step(X, Y)
     nd.waitall()
     seconds = time.perf_counter() - start
-    return (len(batches) - WARMUP) * BATCH_SIZE * NUM_STEPS / seconds
+    return len(batches) * BATCH_SIZE * NUM_STEPS / seconds
 
 
 SCRATCH = {'RNN': (gb.rnn, gb.get_rnn_params, gb.init_rnn_state),
+           'RNN, input at once': (gb.rnn_input_at_once, gb.get_rnn_params,
+                                  gb.init_rnn_state),
            'GRU': (gb.gru, gb.get_gru_params, gb.init_rnn_state),
            'LSTM': (gb.lstm, gb.get_lstm_params, gb.init_lstm_state)}
 
@@ -75,7 +91,6 @@ def scratch_step(kind, vocab_size):
         l.backward()
         gb.grad_clipping(params, THETA, ctx)
         gb.sgd(params, LR, 1)
-        l.asscalar()
     return step
 
 
@@ -100,7 +115,6 @@ def gluon_step(layer, vocab_size, hybridize=False):
         params = [p.data() for p in model.collect_params().values()]
         gb.grad_clipping(params, THETA, ctx)
         trainer.step(1)
-        l.asscalar()
     return step
 
 
@@ -128,28 +142,63 @@ def torch_step(torch, kind, vocab_size):
         l.backward()
         torch.nn.utils.clip_grad_norm_(params, THETA)
         optimizer.step()
-        l.item()
     return step
 
 
-def matmul_gflops(n, k, m, batch=64, repeats=20):
-    """GFLOP/s of (n, k) x (k, m) products on these cores.
+def step_product_rates(torch, repeats=200):
+    """GFLOP/s of chained (32, 256) x (256, 256) products, per library.
 
-    One batch_dot computes `batch` such products, so the operator's fixed
-    dispatch cost is spread over many of them: this is the rate of the
-    arithmetic itself, the most any implementation of the step can reach.
+    Each product takes the previous one's result, as the recurrence does,
+    so the rate includes each library's fixed cost per call.
     """
-    a = nd.random.normal(shape=(batch, n, k))
-    b = nd.random.normal(shape=(batch, k, m))
-    for _ in range(3):
-        nd.batch_dot(a, b)
-    nd.waitall()
+    n, k = BATCH_SIZE, NUM_HIDDENS
+    flop = 2 * n * k * k * repeats
+    rates = {}
+
+    def rate(run):
+        run(20)
+        start = time.perf_counter()
+        run(repeats)
+        return flop / (time.perf_counter() - start) / 1e9
+
+    W = nd.random.normal(scale=1 / k ** 0.5, shape=(k, k))
+    b = nd.zeros(k)
+
+    def mxnet_run(times):
+        H = nd.random.normal(shape=(n, k))
+        for _ in range(times):  # FullyConnected: weight is (out, in)
+            H = nd.FullyConnected(H, W, b, num_hidden=k)
+        H.wait_to_read()
+    rates['mxnet'] = rate(mxnet_run)
+
+    W_np = W.asnumpy()
+
+    def numpy_run(times):
+        H = np.random.normal(size=(n, k)).astype(np.float32)
+        for _ in range(times):
+            H = H @ W_np
+    rates['numpy'] = rate(numpy_run)
+
+    if torch:
+        W_t = torch.from_numpy(W_np)
+
+        def torch_run(times):
+            H = torch.randn(n, k)
+            for _ in range(times):
+                H = H @ W_t
+        rates['torch'] = rate(torch_run)
+    return rates
+
+
+def large_product_gflops(size=1024, repeats=10):
+    """GFLOP/s of (size, size) x (size, size) products in MXNet."""
+    A = nd.random.normal(shape=(size, size))
+    nd.dot(A, A).wait_to_read()
     start = time.perf_counter()
     for _ in range(repeats):
-        nd.batch_dot(a, b)
-    nd.waitall()
-    seconds = time.perf_counter() - start
-    return 2 * n * k * m * batch * repeats / seconds / 1e9
+        C = nd.dot(A, A)
+    C.wait_to_read()
+    return 2 * size ** 3 * repeats / (time.perf_counter() - start) / 1e9
 
 
 def cpu_name():
@@ -165,10 +214,15 @@ def cpu_name():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--batches', type=int, default=40,
-                        help='timed minibatches per model (default 40)')
+    parser.add_argument('--rounds', type=int, default=5,
+                        help='rounds of turns (default 5)')
+    parser.add_argument('--batches', type=int, default=10,
+                        help='timed minibatches per model and round '
+                        '(default 10)')
     args = parser.parse_args()
-    batches, vocab_size = load_batches(args.batches)
+    if args.rounds < 1 or args.batches < 1:
+        parser.error('--rounds and --batches must be at least 1')
+    batches, vocab_size = load_batches()
     try:
         import torch
         torch.set_num_threads(os.cpu_count())
@@ -180,44 +234,67 @@ def main():
           f'{mx.__version__}, numpy {np.__version__}, torch '
           f'{torch.__version__ if torch else "not installed"}')
     print(f'# batch {BATCH_SIZE}, {NUM_STEPS} steps, {NUM_HIDDENS} hidden '
-          f'units, {args.batches} timed minibatches after {WARMUP}\n')
-    rows = [
-        ('scratch RNN (nd)', lambda: scratch_step('RNN', vocab_size)),
-        ('scratch GRU (nd)', lambda: scratch_step('GRU', vocab_size)),
-        ('scratch LSTM (nd)', lambda: scratch_step('LSTM', vocab_size)),
-        ('gluon RNN', lambda: gluon_step(rnn.RNN(NUM_HIDDENS), vocab_size)),
-        ('gluon RNN, hybridized', lambda: gluon_step(
-            rnn.RNN(NUM_HIDDENS), vocab_size, hybridize=True)),
-        ('gluon GRU', lambda: gluon_step(rnn.GRU(NUM_HIDDENS), vocab_size)),
-        ('gluon LSTM', lambda: gluon_step(rnn.LSTM(NUM_HIDDENS),
-                                          vocab_size)),
-    ]
+          f'units; {args.rounds} rounds of {args.batches} timed minibatches '
+          f'per model, after {WARMUP} warm-up ones\n')
+    makers = {
+        f'scratch {kind} (nd)': (lambda kind=kind: scratch_step(
+            kind, vocab_size)) for kind in SCRATCH}
+    makers.update({
+        'gluon RNN': lambda: gluon_step(rnn.RNN(NUM_HIDDENS), vocab_size),
+        'gluon RNN, hybridized': lambda: gluon_step(
+            rnn.RNN(NUM_HIDDENS), vocab_size, hybridize=True),
+        'gluon GRU': lambda: gluon_step(rnn.GRU(NUM_HIDDENS), vocab_size),
+        'gluon LSTM': lambda: gluon_step(rnn.LSTM(NUM_HIDDENS), vocab_size),
+    })
     if torch:
-        rows += [(f'torch {kind}', lambda kind=kind: torch_step(
-            torch, kind, vocab_size)) for kind in ('RNN', 'GRU', 'LSTM')]
-    results = {}
-    print('| model | tokens/s |')
-    print('| --- | ---: |')
-    for name, make_step in rows:
-        results[name] = timed(make_step(), batches)
-        print(f'| {name} | {results[name]:,.0f} |', flush=True)
+        makers.update({f'torch {kind}': (lambda kind=kind: torch_step(
+            torch, kind, vocab_size)) for kind in ('RNN', 'GRU', 'LSTM')})
+    steps = {}
+    for name, make_step in makers.items():
+        steps[name] = make_step()
+        warm_up(steps[name], batches)
 
     # One token costs 3x the forward FLOPs (forward, and backward for the
     # activations and the weights): input projection, recurrence, output.
     flops = 3 * 2 * (vocab_size * NUM_HIDDENS + NUM_HIDDENS ** 2 +
                      NUM_HIDDENS * vocab_size)
-    step_gflops = matmul_gflops(BATCH_SIZE, NUM_HIDDENS, NUM_HIDDENS)
-    big_gflops = matmul_gflops(1024, 1024, 1024, batch=1, repeats=10)
-    ceiling = step_gflops * 1e9 / flops
+    rates = {name: [] for name in steps}
+    product_rates = []  # measured in every round, like the models
+    position = WARMUP
+    for _ in range(args.rounds):
+        for name, step in steps.items():
+            chunk = [batches[(position + i) % len(batches)]
+                     for i in range(args.batches)]
+            rates[name].append(timed(step, chunk))
+        position += args.batches
+        product_rates.append(step_product_rates(torch))
+    rates['ceiling'] = [max(r.values()) * 1e9 / flops for r in product_rates]
+
+    def ratio(a, b):
+        return statistics.median(x / y for x, y in zip(rates[a], rates[b]))
+
+    print('| model | tokens/s (median) | slowest round | fastest round |')
+    print('| --- | ---: | ---: | ---: |')
+    for name, values in rates.items():
+        if name != 'ceiling':
+            print(f'| {name} | {statistics.median(values):,.0f} | '
+                  f'{min(values):,.0f} | {max(values):,.0f} |')
+
+    libraries = product_rates[0].keys()
+    big_gflops = large_product_gflops()
     print(f'\none training token: {flops / 1e6:.2f} MFLOP')
-    print(f'32x256 by 256x256 product: {step_gflops:.0f} GFLOP/s; '
-          f'1024^3 product: {big_gflops:.0f} GFLOP/s')
-    print(f'ceiling at the recurrent step\'s rate: {ceiling:,.0f} tokens/s')
-    gluon = results['gluon RNN']
-    print(f'gluon RNN: {gluon / ceiling:.0%} of the ceiling, '
-          f'{results["scratch RNN (nd)"] / gluon:.2f}x for scratch')
+    print('chained 32x256 by 256x256 products, GFLOP/s (median): ' +
+          ', '.join(f'{lib} {statistics.median(r[lib] for r in product_rates):.0f}'
+                    for lib in libraries) +
+          f'; one 1024^3 product (mxnet): {big_gflops:.0f} GFLOP/s')
+    print(f'ceiling (one token\'s FLOPs at the best chained rate): '
+          f'{statistics.median(rates["ceiling"]):,.0f} tokens/s')
+    print(f'gluon RNN / ceiling: {ratio("gluon RNN", "ceiling"):.0%}')
+    print(f'scratch RNN / gluon RNN: '
+          f'{ratio("scratch RNN (nd)", "gluon RNN"):.2f}; with the input at '
+          f'once: {ratio("scratch RNN, input at once (nd)", "gluon RNN"):.2f}')
     if torch:
-        print(f'gluon RNN / torch RNN: {gluon / results["torch RNN"]:.2f}')
+        print(f'gluon RNN / torch RNN: {ratio("gluon RNN", "torch RNN"):.2f}')
 
 
 if __name__ == '__main__':

@@ -252,10 +252,12 @@ def predict_rnn(prefix, num_chars, rnn, params, init_rnn_state,
 # Implementing a Recurrent Neural Network from Scratch
 def grad_clipping(params, theta, ctx):
     """Rescale the gradients of params to a total L2 norm of at most theta."""
-    norm = nd.add_n(*[(param.grad ** 2).sum() for param in params]).sqrt()
+    grads = [param.grad for param in params]
+    # One operator for the sums of squares of all gradients.
+    norm = nd.multi_sum_sq(*grads, num_arrays=len(grads)).sum().sqrt()
     scale = nd.minimum(theta / norm, 1)  # stays an array: no waiting
-    for param in params:
-        param.grad[:] *= scale
+    for grad in grads:
+        grad *= scale
 
 
 # --- chapter_rnn/rnn-scratch.md
@@ -443,7 +445,8 @@ class RNNModel(nn.Block):
         super(RNNModel, self).__init__(**kwargs)
         self.rnn = rnn_layer
         self.vocab_size = vocab_size
-        self.dropout = nn.Dropout(dropout)  # active only while training
+        # Only with a rate above 0: Gluon's Dropout(0) still copies Y.
+        self.dropout = nn.Dropout(dropout) if dropout else None
         self.dense = nn.Dense(vocab_size)
 
     def forward(self, inputs, state):
@@ -451,7 +454,8 @@ class RNNModel(nn.Block):
         # vocab_size), the time-major layout that rnn_layer expects.
         X = nd.one_hot(inputs.T, self.vocab_size)
         Y, state = self.rnn(X, state)
-        Y = self.dropout(Y)
+        if self.dropout:
+            Y = self.dropout(Y)  # active only while training
         # Y: (num_steps, batch_size, num_hiddens). The dense layer sees
         # (num_steps * batch_size, num_hiddens) and returns
         # (num_steps * batch_size, vocab_size): rows are time step major.
@@ -539,6 +543,24 @@ def train_and_predict_rnn_gluon(model, num_hiddens, vocab_size, ctx,
                     prefix, pred_len, model, vocab_size, ctx, idx_to_char,
                     char_to_idx))
     return history
+
+
+# --- chapter_rnn/rnn-gluon.md
+# Concise Implementation of Recurrent Neural Networks
+def rnn_input_at_once(inputs, state, params):
+    """gb.rnn, with the input projections of all time steps in one product."""
+    W_xh, W_hh, b_h, W_hq, b_q = params
+    H, = state
+    # (num_steps, batch_size, num_hiddens): X_t W_xh + b_h for every t.
+    XW = nd.dot(nd.stack(*inputs), W_xh) + b_h
+    XW = nd.split(XW, len(inputs), axis=0, squeeze_axis=True)
+    if len(inputs) == 1:  # split returns an array, not a list, for one part
+        XW = [XW]
+    outputs = []
+    for XW_t in XW:
+        H = nd.relu(XW_t + nd.dot(H, W_hh))
+        outputs.append(nd.dot(H, W_hq) + b_q)
+    return outputs, (H,)
 
 
 # --- chapter_rnn/gru.md
@@ -658,6 +680,7 @@ __all__ = [
     'RNNModel',
     'predict_rnn_gluon',
     'train_and_predict_rnn_gluon',
+    'rnn_input_at_once',
     'gate_params',
     'get_gru_params',
     'gru',

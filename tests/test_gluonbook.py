@@ -4,8 +4,9 @@ import random
 import shutil
 
 import mxnet as mx
+import numpy as np
 import pytest
-from mxnet import nd
+from mxnet import autograd, nd
 from mxnet.gluon import nn, rnn
 
 import gluonbook as gb
@@ -157,6 +158,30 @@ def test_clipping_leaves_small_gradients_untouched():
     assert params[1].grad.asnumpy().tolist() == pytest.approx([0, 0.4])
 
 
+def test_clipping_matches_numpy_on_model_shaped_gradients():
+    # The shapes of the book's RNN parameters; the joint norm is well
+    # above theta, so every gradient is scaled by the same factor.
+    rng = np.random.RandomState(0)
+    shapes = [(27, 256), (256, 256), (256,), (256, 27), (27,)]
+    grads = [rng.normal(size=shape).astype(np.float32) for shape in shapes]
+    params = []
+    for g in grads:
+        param = nd.zeros(g.shape)
+        param.attach_grad()
+        param.grad[:] = nd.array(g)
+        params.append(param)
+    theta = 2.5
+    gb.grad_clipping(params, theta, CTX)
+    norm = np.sqrt(sum((g.astype(np.float64) ** 2).sum() for g in grads))
+    assert norm > 100 * theta
+    for param, g in zip(params, grads):
+        np.testing.assert_allclose(param.grad.asnumpy(), g * theta / norm,
+                                   rtol=1e-5, atol=1e-7)
+    clipped = np.sqrt(sum((p.grad.asnumpy().astype(np.float64) ** 2).sum()
+                          for p in params))
+    assert clipped == pytest.approx(theta, rel=1e-5)
+
+
 def test_sgd_step():
     (param,) = make_params([1, -2])
     param[:] = nd.array([10, 10])
@@ -225,6 +250,34 @@ def test_scratch_rnn_shapes():
                            params)
     assert len(outputs) == 5 and outputs[0].shape == (2, 27)
     assert H.shape == (2, 8)
+
+
+@pytest.mark.parametrize('num_steps', [1, 7])
+def test_input_at_once_computes_and_differentiates_like_rnn(num_steps):
+    # num_steps=1 is prediction, where nd.split returns an array, not a list
+    vocab_size, num_hiddens = 27, 16
+    mx.random.seed(3)
+    X = nd.random.randint(0, vocab_size, (4, num_steps)).astype('float32')
+    results = []
+    for rnn_fn in (gb.rnn, gb.rnn_input_at_once):
+        mx.random.seed(4)
+        params = gb.get_rnn_params(vocab_size, num_hiddens, CTX)
+        params[1][:] = nd.random.normal(scale=0.3, shape=params[1].shape)
+        with autograd.record():
+            outputs, (H,) = rnn_fn(gb.to_onehot(X, vocab_size),
+                                   gb.init_rnn_state(4, num_hiddens, CTX),
+                                   params)
+            loss = (nd.concat(*outputs, dim=0) ** 2).sum() + H.sum()
+        loss.backward()
+        results.append((outputs, H, [p.grad.copy() for p in params]))
+    (out1, H1, g1), (out2, H2, g2) = results
+    assert len(out1) == len(out2) == num_steps
+    for a, b in zip(out1 + [H1] + g1, out2 + [H2] + g2):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a.asnumpy(), b.asnumpy(), rtol=1e-4,
+                                   atol=1e-5)
+    if num_steps > 1:  # from the zero state, W_hh matters from step 2 on
+        assert float(nd.abs(g1[1]).sum().asscalar()) > 0
 
 
 def test_uniform_model_has_perplexity_vocab_size():
