@@ -17,6 +17,11 @@ recurrent step's matrix product (32 x 256 by 256 x 256), the best of
 MXNet, NumPy and (if installed) PyTorch.
 
     python build/bench.py [--rounds 5] [--batches 10]
+    python build/bench.py --profile 'gluon RNN'   # where the time goes
+
+--profile trains one model (a name from the table) for --batches
+minibatches under MXNet's profiler and prints its per-operator table
+instead.
 """
 import argparse
 import datetime
@@ -201,6 +206,25 @@ def large_product_gflops(size=1024, repeats=10):
     return 2 * size ** 3 * repeats / (time.perf_counter() - start) / 1e9
 
 
+def profile(step, batches, num_batches):
+    """Print MXNet's aggregate operator statistics for num_batches steps."""
+    warm_up(step, batches)
+    mx.profiler.set_config(profile_all=True, aggregate_stats=True,
+                           filename=os.devnull)
+    chunk = batches[WARMUP:WARMUP + num_batches]
+    nd.waitall()
+    mx.profiler.set_state('run')
+    start = time.perf_counter()
+    for X, Y in chunk:
+        step(X, Y)
+    nd.waitall()
+    seconds = time.perf_counter() - start
+    mx.profiler.set_state('stop')
+    print(f'{len(chunk)} minibatches in {seconds * 1000:.0f} ms '
+          f'({seconds * 1000 / len(chunk):.1f} ms each, profiler on)')
+    print(mx.profiler.dumps(reset=True))
+
+
 def cpu_name():
     try:
         with open('/proc/cpuinfo') as f:
@@ -219,6 +243,8 @@ def main():
     parser.add_argument('--batches', type=int, default=10,
                         help='timed minibatches per model and round '
                         '(default 10)')
+    parser.add_argument('--profile', metavar='MODEL',
+                        help="print MXNet's operator profile of one model")
     args = parser.parse_args()
     if args.rounds < 1 or args.batches < 1:
         parser.error('--rounds and --batches must be at least 1')
@@ -249,6 +275,12 @@ def main():
     if torch:
         makers.update({f'torch {kind}': (lambda kind=kind: torch_step(
             torch, kind, vocab_size)) for kind in ('RNN', 'GRU', 'LSTM')})
+    if args.profile:
+        if args.profile not in makers or args.profile.startswith('torch'):
+            parser.error(f'--profile: no MXNet model {args.profile!r}; '
+                         f'choose from {[m for m in makers if not m.startswith("torch")]}')
+        profile(makers[args.profile](), batches, args.batches)
+        return
     steps = {}
     for name, make_step in makers.items():
         steps[name] = make_step()
