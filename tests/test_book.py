@@ -381,6 +381,10 @@ def test_input_at_once_as_the_text_says():
     gluon = float(outputs.SPEEDUP_LINE.search(timing).group(1))
     assert 0.75 <= at_once <= 1.35, at_once
     assert gluon / at_once > 1.5, (gluon, at_once)
+    # "All three reach nearly the same perplexity after two epochs"
+    vals = [float(m.group(3)) for m in map(outputs.EPOCH_LINE.match,
+                                           timing.splitlines()) if m]
+    assert len(vals) == 3 and max(vals) - min(vals) < 0.5, vals
 
 
 def test_gluon_speedups_as_the_text_says():
