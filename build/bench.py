@@ -272,15 +272,15 @@ def main():
         'gluon GRU': lambda: gluon_step(rnn.GRU(NUM_HIDDENS), vocab_size),
         'gluon LSTM': lambda: gluon_step(rnn.LSTM(NUM_HIDDENS), vocab_size),
     })
+    if args.profile:  # MXNet's profiler sees only the MXNet models
+        if args.profile not in makers:
+            parser.error(f'--profile: no MXNet model {args.profile!r}; '
+                         f'choose from {list(makers)}')
+        profile(makers[args.profile](), batches, args.batches)
+        return
     if torch:
         makers.update({f'torch {kind}': (lambda kind=kind: torch_step(
             torch, kind, vocab_size)) for kind in ('RNN', 'GRU', 'LSTM')})
-    if args.profile:
-        if args.profile not in makers or args.profile.startswith('torch'):
-            parser.error(f'--profile: no MXNet model {args.profile!r}; '
-                         f'choose from {[m for m in makers if not m.startswith("torch")]}')
-        profile(makers[args.profile](), batches, args.batches)
-        return
     steps = {}
     for name, make_step in makers.items():
         steps[name] = make_step()
@@ -300,33 +300,35 @@ def main():
             rates[name].append(timed(step, chunk))
         position += args.batches
         product_rates.append(step_product_rates(torch))
-    rates['ceiling'] = [max(r.values()) * 1e9 / flops for r in product_rates]
+    ceilings = [max(r.values()) * 1e9 / flops for r in product_rates]
 
     def ratio(a, b):
-        return statistics.median(x / y for x, y in zip(rates[a], rates[b]))
+        """Median over the rounds of rates a / rates b."""
+        return statistics.median(x / y for x, y in zip(a, b))
 
     print('| model | tokens/s (median) | slowest round | fastest round |')
     print('| --- | ---: | ---: | ---: |')
     for name, values in rates.items():
-        if name != 'ceiling':
-            print(f'| {name} | {statistics.median(values):,.0f} | '
-                  f'{min(values):,.0f} | {max(values):,.0f} |')
+        print(f'| {name} | {statistics.median(values):,.0f} | '
+              f'{min(values):,.0f} | {max(values):,.0f} |')
 
-    libraries = product_rates[0].keys()
+    medians = {lib: statistics.median(r[lib] for r in product_rates)
+               for lib in product_rates[0]}
     big_gflops = large_product_gflops()
     print(f'\none training token: {flops / 1e6:.2f} MFLOP')
     print('chained 32x256 by 256x256 products, GFLOP/s (median): ' +
-          ', '.join(f'{lib} {statistics.median(r[lib] for r in product_rates):.0f}'
-                    for lib in libraries) +
+          ', '.join(f'{lib} {rate:.0f}' for lib, rate in medians.items()) +
           f'; one 1024^3 product (mxnet): {big_gflops:.0f} GFLOP/s')
     print(f'ceiling (one token\'s FLOPs at the best chained rate): '
-          f'{statistics.median(rates["ceiling"]):,.0f} tokens/s')
-    print(f'gluon RNN / ceiling: {ratio("gluon RNN", "ceiling"):.0%}')
-    print(f'scratch RNN / gluon RNN: '
-          f'{ratio("scratch RNN (nd)", "gluon RNN"):.2f}; with the input at '
-          f'once: {ratio("scratch RNN, input at once (nd)", "gluon RNN"):.2f}')
+          f'{statistics.median(ceilings):,.0f} tokens/s')
+    gluon = rates['gluon RNN']
+    print(f'gluon RNN / ceiling: {ratio(gluon, ceilings):.0%}')
+    scratch = rates['scratch RNN (nd)']
+    at_once = rates['scratch RNN, input at once (nd)']
+    print(f'scratch RNN / gluon RNN: {ratio(scratch, gluon):.2f}; with the '
+          f'input at once: {ratio(at_once, gluon):.2f}')
     if torch:
-        print(f'gluon RNN / torch RNN: {ratio("gluon RNN", "torch RNN"):.2f}')
+        print(f'gluon RNN / torch RNN: {ratio(gluon, rates["torch RNN"]):.2f}')
 
 
 if __name__ == '__main__':
