@@ -20,7 +20,8 @@ PYTHON ?= $(shell for p in python3.11 python3; do \
 	$$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
 	2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: help venv browser html eval lib check-lib figures test bench clean
+.PHONY: help venv browser html eval lib check-lib figures test robustness \
+	bench clean
 
 help:  ## list the targets
 	@echo 'make <target>, where <target> is one of:'
@@ -67,6 +68,10 @@ html: eval  ## build the HTML book into _build/html
 
 test: html browser  ## check-lib, evaluate, build, then check outputs, library, HTML
 	$(PY) -m pytest tests
+
+SEEDS ?= 1 2
+robustness: check-lib  ## rebuild with SEEDS (1 2) into _build/seed*/, check claims
+	cd build && $(PY) robustness.py $(SEEDS)
 
 bench: $(STAMP)  ## training throughput of every model (PyTorch rows if installed)
 	$(PY) build/bench.py

@@ -7,10 +7,13 @@ not re-run the sections that import it), and it reports a failing cell
 without naming it. This script runs before `d2lbook build html`:
 
 * sections run one at a time, in book order;
-* a section is re-run when its Markdown, gluonbook or the data changed,
+* a section is re-run when its code cells, gluonbook or the data changed,
   or, for a section that reads training histories saved by earlier ones
   (`gb.load_history`), when one of those changed (a content hash stored
-  in the notebook's metadata decides);
+  in the notebook's metadata decides); when only its prose changed, the
+  notebook's text cells are replaced and its outputs kept;
+* a long section shows its progress: the training lines as they are
+  printed, and each slow cell's number and time;
 * a notebook is written only once all its cells ran, by an atomic rename,
   so an interrupted build leaves no half-written notebook behind;
 * a failing cell stops the build, names the section and the cell, and
@@ -18,6 +21,11 @@ without naming it. This script runs before `d2lbook build html`:
   looks current.
 
     python build/evaluate.py [SECTION.md ...]
+    python build/evaluate.py --seed 1   # into _build/seed1/eval
+
+With --seed N the notebooks run with RNN_BOOK_SEED=N, which `gb.set_seed`
+reads, and go to a folder of their own: `make robustness` checks the
+book's claims on such builds.
 """
 import argparse
 import glob
@@ -27,17 +35,23 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import time
 
 from make_lib import ROOT, book_order
 
 BUILD = os.path.join(ROOT, '_build')
 EVAL_DIR = os.path.join(BUILD, 'eval')
+SEED_VARIABLE = 'RNN_BOOK_SEED'
 # Copied next to the notebooks, so `sys.path.insert(0, '..')` finds them.
 RESOURCES = ['gluonbook/__init__.py', 'gluonbook/chapter_rnn.py',
              'data/timemachine.txt']
 CELL_TIMEOUT = 20 * 60  # seconds, the same limit d2lbook uses
 ANSI_COLOR = re.compile(r'\x1b\[[0-9;]*m')
+# The fence line (with its tab, if any) and the source of each code cell.
+CODE_CELL = re.compile(r'^```\{\.python \.input[^\n]*\n.*?^```',
+                       re.MULTILINE | re.DOTALL)
+SLOW_CELL = 10  # seconds; a cell that takes longer is reported
 
 
 def results_of(md_file):
@@ -49,10 +63,18 @@ def results_of(md_file):
     return sorted(glob.glob(os.path.join(folder, '*.json')))
 
 
+def eval_dir_for_seed(seed):
+    """Where a build with another seed goes: _build/seed<N>/eval."""
+    return os.path.join(BUILD, f'seed{seed}', 'eval')
+
+
 def content_hash(md_file):
-    """Hash a section together with everything its cells import or read."""
+    """Hash a section's code together with everything its cells read."""
     sha1 = hashlib.sha1()
-    for name in [md_file] + RESOURCES:
+    with open(os.path.join(ROOT, md_file)) as f:
+        code = '\n'.join(CODE_CELL.findall(f.read()))
+    sha1.update(md_file.encode() + b'\0' + code.encode() + b'\0')
+    for name in RESOURCES:
         with open(os.path.join(ROOT, name), 'rb') as f:
             sha1.update(name.encode() + b'\0' + f.read() + b'\0')
     # Histories saved by earlier sections, which ran before this one.
@@ -82,6 +104,36 @@ def is_current(md_file, digest):
     return True
 
 
+def refresh_text(md_file):
+    """Put a section's current prose into its notebook, keeping outputs.
+
+    Called for a section whose code is unchanged; returns True if the
+    notebook was rewritten.
+    """
+    import nbformat
+    from d2lbook import notebook
+
+    target = target_of(md_file)
+    with open(target) as f:
+        old = nbformat.read(f, as_version=4)
+    with open(os.path.join(ROOT, md_file)) as f:
+        new = notebook.read_markdown(f.read())
+    old_code = [c for c in old.cells if c.cell_type == 'code']
+    new_code = [c for c in new.cells if c.cell_type == 'code']
+    if [c.source for c in old_code] != [c.source for c in new_code]:
+        raise RuntimeError(f'{md_file}: code cells differ from the notebook '
+                           'although their hash matches')
+    for old_cell, new_cell in zip(old_code, new_code):
+        new_cell.outputs = old_cell.outputs
+        new_cell.execution_count = old_cell.execution_count
+    new.metadata = old.metadata
+    if [(c.cell_type, c.source) for c in new.cells] == [
+            (c.cell_type, c.source) for c in old.cells]:
+        return False
+    write_atomically(new, target)
+    return True
+
+
 def copy_resources():
     for name in RESOURCES:
         target = os.path.join(EVAL_DIR, name)
@@ -105,26 +157,80 @@ def describe(cell):
     return f'cell n={n} ({first!r})'
 
 
-def run_cells(nb, md_file):
+class Progress:
+    """Print a running section's training lines and slow cells."""
+
+    def __init__(self, nb):
+        self.code = [i for i, c in enumerate(nb.cells)
+                     if c.cell_type == 'code']
+        self.start = self.cell_start = time.time()
+        self.index = 0
+
+    def where(self):
+        k = self.code.index(self.index) + 1 if self.index in self.code else 0
+        elapsed = int(time.time() - self.start)
+        return (f'  cell {k} of {len(self.code)}, '
+                f'{elapsed // 60}:{elapsed % 60:02d}')
+
+    def cell_started(self, index):
+        self.index, self.cell_start = index, time.time()
+
+    def cell_done(self):
+        took = time.time() - self.cell_start
+        if took >= SLOW_CELL:
+            print(f'{self.where()}  done in {took:.0f} s', flush=True)
+
+    def text(self, text):
+        for line in text.splitlines():
+            if line.startswith('epoch '):
+                print(f'{self.where()}  {line}', flush=True)
+
+
+def run_cells(nb, md_file, progress=None):
     """Execute the cells of nb in place; raise RuntimeError on an error."""
     # Imported here, when a section runs: they take seconds to import, and
     # a build with nothing to run should not wait for them.
+    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
+    class Client(NotebookClient):
+        def output(self, outs, msg, display_id, cell_index):
+            if progress and msg['msg_type'] == 'stream':
+                progress.text(msg['content']['text'])
+            return super().output(outs, msg, display_id, cell_index)
+
     workdir = os.path.dirname(target_of(md_file))
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name='python3',
-                            resources={'metadata': {'path': workdir}})
-    with client.setup_kernel():
-        for index, cell in enumerate(nb.cells):
-            try:
-                client.execute_cell(cell, index)
-            except CellExecutionError as e:
-                raise RuntimeError(f'{md_file}: {describe(cell)} failed:\n'
-                                   + ANSI_COLOR.sub('', str(e))) from None
+    # Local sockets (IPC) rather than TCP on localhost: nothing to listen
+    # on, and no kernel warning about unencrypted TCP in every section.
+    # The socket files' path must be absolute: the kernel runs in workdir.
+    folder = tempfile.mkdtemp(prefix='rnn-book-kernel-')
+    km = KernelManager(kernel_name='python3', transport='ipc',
+                       ip=os.path.join(folder, 'kernel'))
+    client = Client(nb, km=km, timeout=CELL_TIMEOUT,
+                    kernel_name='python3',
+                    resources={'metadata': {'path': workdir}})
+    try:
+        with client.setup_kernel():
+            for index, cell in enumerate(nb.cells):
+                if progress:
+                    progress.cell_started(index)
+                try:
+                    client.execute_cell(cell, index)
+                except CellExecutionError as e:
+                    raise RuntimeError(
+                        f'{md_file}: {describe(cell)} failed:\n'
+                        + ANSI_COLOR.sub('', str(e))) from None
+                if progress and cell.cell_type == 'code':
+                    progress.cell_done()
+    finally:
+        # A kernel manager passed in is ours to stop, not nbclient's.
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-def execute(md_file):
+def execute(md_file, show_progress=False):
     """Run one section; return its notebook or raise RuntimeError."""
     from d2lbook import notebook
 
@@ -133,7 +239,7 @@ def execute(md_file):
     os.makedirs(os.path.dirname(target_of(md_file)), exist_ok=True)
     nb.metadata['language_info'] = {'name': 'python'}
     if any(cell.cell_type == 'code' for cell in nb.cells):
-        run_cells(nb, md_file)
+        run_cells(nb, md_file, Progress(nb) if show_progress else None)
     for cell in nb.cells:
         # The HTML shows stdout only; keep what cells print to stderr.
         for out in cell.get('outputs', []):
@@ -157,7 +263,18 @@ def main():
                         help='only these .md files (default: all, in order)')
     parser.add_argument('--force', action='store_true',
                         help='re-run even the sections that are current')
+    parser.add_argument('--seed', type=int,
+                        help=f'run with {SEED_VARIABLE}=SEED into '
+                        '_build/seed<SEED>/eval')
     args = parser.parse_args()
+    if args.seed is not None:
+        if args.seed < 0:
+            parser.error(f'--seed must be >= 0, not {args.seed}')
+        global EVAL_DIR
+        EVAL_DIR = eval_dir_for_seed(args.seed)
+        os.environ[SEED_VARIABLE] = str(args.seed)  # the kernels inherit it
+    else:
+        os.environ.pop(SEED_VARIABLE, None)
     sections = ['index.md'] + book_order()
     if args.sections:
         sections = [os.path.relpath(os.path.abspath(s), ROOT)
@@ -167,12 +284,15 @@ def main():
     for md_file in sections:
         digest = content_hash(md_file)
         if not args.force and is_current(md_file, digest):
-            print(f'evaluate: {md_file} is up to date')
+            if refresh_text(md_file):
+                print(f'evaluate: {md_file}: new text, same code and outputs')
+            else:
+                print(f'evaluate: {md_file} is up to date')
             continue
         print(f'evaluate: running {md_file} ...', flush=True)
         start = time.time()
         try:
-            nb = execute(md_file)
+            nb = execute(md_file, show_progress=True)
         except RuntimeError as e:
             remove_stale(md_file)
             sys.exit(f'evaluate: FAILED {e}')

@@ -20,6 +20,7 @@ import random
 import re
 import time
 import mxnet as mx
+import numpy as np
 from IPython import display, get_ipython
 from matplotlib import pyplot as plt
 from mxnet import autograd, gluon, init, nd
@@ -52,6 +53,25 @@ def plot_curves(curves, xlabel, ylabel, xscale='linear', yscale='linear',
         ax.legend()
     if get_ipython() is not None:  # plain Python: nothing to show it in
         display.display(display.SVG(gb.figure_svg(fig)))
+
+
+# --- chapter_rnn/sequence.md
+# Sequence Models
+def set_seed(seed=None):
+    """Seed Python's, NumPy's and MXNet's generators; return the seed."""
+    if seed is None:
+        text = os.environ.get('RNN_BOOK_SEED', '0')
+        if not text.isdigit():
+            raise ValueError(f'RNN_BOOK_SEED must be a whole number >= 0, '
+                             f'not {text!r}')
+        seed = int(text)
+    random.seed(seed)
+    np.random.seed(seed)
+    mx.random.seed(seed)
+    return seed
+
+
+set_seed()
 
 
 # --- chapter_rnn/lang-model.md
@@ -650,6 +670,7 @@ def lstm(inputs, state, params, dropout=0):
 __all__ = [
     'figure_svg',
     'plot_curves',
+    'set_seed',
     'DATA_DIR',
     'TIME_MACHINE_SHA1',
     'read_time_machine',

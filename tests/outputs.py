@@ -22,7 +22,9 @@ import re
 import nbformat
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EVAL_DIR = os.path.join(ROOT, '_build', 'eval')
+# `make robustness` points the tests at a build made with another seed.
+EVAL_DIR = os.environ.get('RNN_BOOK_EVAL_DIR') or os.path.join(
+    ROOT, '_build', 'eval')
 EXPECTED = os.path.join(ROOT, 'tests', 'expected_outputs.json')
 EPOCH_LINE = re.compile(
     r'^epoch (\d+), perplexity ([\d.]+|nan|inf), val perplexity ([\d.]+|nan|'
@@ -107,6 +109,24 @@ def check_training(text, spec):
         problems.append(f'final validation perplexity {val_ppl} is '
                         f'outside [{lo}, {hi}]')
     return problems
+
+
+def measure(nb, expectation):
+    """The numbers an expectation bounds, as {name: value}."""
+    text = cell_output(nb, expectation['cell'])
+    values = {}
+    if 'training' in expectation:
+        last = [m for m in map(EPOCH_LINE.match, text.split('\n')) if m]
+        if last:
+            values['train'] = float(last[-1].group(2))
+            values['val'] = float(last[-1].group(3))
+    if 'between' in expectation:
+        values['value'] = float(text)
+    if 'speedup' in expectation:
+        m = SPEEDUP_LINE.search(text)
+        if m:
+            values['speedup'] = float(m.group(1))
+    return values
 
 
 def check_cell(nb, expectation):

@@ -39,9 +39,10 @@ def test_every_section_with_code_has_expectations():
 
 
 @pytest.mark.parametrize('section,index', CASES)
-def test_output(section, index):
+def test_output(section, index, measured):
     expectation = EXPECTED[section][index]
     nb = outputs.read_notebook(section)
+    measured(**outputs.measure(nb, expectation))
     assert outputs.check_cell(nb, expectation) == []
 
 
@@ -68,6 +69,7 @@ def train_gluon_one_epoch(corpus_indices, lr, spec, capsys):
     return capsys.readouterr().out
 
 
+@pytest.mark.own_training
 def test_checks_reject_a_learning_rate_of_zero(capsys):
     spec = gluon_spec()
     corpus_indices = gb.load_data_time_machine()[0]
@@ -76,6 +78,7 @@ def test_checks_reject_a_learning_rate_of_zero(capsys):
     assert any('perplexity' in p for p in problems), (log, problems)
 
 
+@pytest.mark.own_training
 def test_checks_reject_labels_unrelated_to_inputs(capsys):
     spec = gluon_spec()
     corpus_indices = list(gb.load_data_time_machine()[0])

@@ -2,6 +2,7 @@
 import os
 import sys
 
+import nbformat
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -103,7 +104,19 @@ def test_a_section_is_rerun_exactly_when_its_inputs_change(tmp_path,
     helper.write_text('x = 2\n')  # a changed library re-runs the section
     assert not evaluate.is_current(md, evaluate.content_hash(md))
     helper.write_text('x = 1\n')
+    assert evaluate.is_current(md, evaluate.content_hash(md))
+
+    # New prose alone runs nothing: the notebook gets the text and keeps
+    # its outputs.
     section.write_text(section.read_text() + '\nMore text.\n')
+    assert evaluate.is_current(md, evaluate.content_hash(md))
+    assert evaluate.refresh_text(md)
+    refreshed = nbformat.read(evaluate.target_of(md), as_version=4)
+    assert refreshed.cells[-1].source == 'More text.'
+    assert refreshed.cells[1].outputs[0]['data']['text/plain'] == '2'
+    assert not evaluate.refresh_text(md)  # nothing new the second time
+
+    section.write_text(section.read_text().replace('1 + 1', '1 + 2'))
     assert not evaluate.is_current(md, evaluate.content_hash(md))
 
 
