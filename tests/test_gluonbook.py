@@ -459,3 +459,28 @@ def test_ngram_counts():
 def test_plot_curves_draws_nothing_outside_jupyter(capsys):
     gb.plot_curves([([1, 2], [3, 4], 'a')], 'x', 'y', yscale='log')
     assert capsys.readouterr().out == ''
+
+
+def test_set_seed_seeds_all_three_generators(monkeypatch):
+    import random
+    import numpy as np
+    monkeypatch.delenv('RNN_BOOK_SEED', raising=False)
+    draws = []
+    for _ in range(2):
+        assert gb.set_seed() == 0
+        draws.append((random.random(), np.random.rand(),
+                      nd.random.uniform().asscalar()))
+    assert draws[0] == draws[1]
+    monkeypatch.setenv('RNN_BOOK_SEED', '2')
+    assert gb.set_seed() == 2
+    other = (random.random(), np.random.rand(), nd.random.uniform().asscalar())
+    assert all(a != b for a, b in zip(other, draws[0]))
+    assert gb.set_seed(0) == 0  # an explicit seed wins
+
+
+@pytest.mark.parametrize('text', ['one', '-1', '1.5', ''])
+def test_set_seed_rejects_a_bad_variable(monkeypatch, text):
+    monkeypatch.setenv('RNN_BOOK_SEED', text)
+    with pytest.raises(ValueError, match=f'RNN_BOOK_SEED must be a whole '
+                                         f'number >= 0, not {text!r}'):
+        gb.set_seed()
