@@ -13,6 +13,7 @@ IMG_DIR = os.path.join(ROOT, 'img')
 
 INPUT, HIDDEN, OUTPUT, GATE, OP = ('#fde9c9', '#cfe3f7', '#d9f0d3',
                                    '#f6d5e5', '#ffffff')
+PARAM = '#dddddd'
 FONT = 'font-family="Helvetica, Arial, sans-serif"'
 
 
@@ -87,6 +88,34 @@ def unrolled_rnn():
     return f
 
 
+def rnn_graph():
+    """The computational graph of an RNN unrolled over three steps."""
+    f = Figure(720, 410)
+    f.box(60, 280, 60, 38, 'h|0', HIDDEN)
+    f.box(420, 30, 44, 30, 'L', OP)
+    for c, t in zip([240, 420, 600], '123'):
+        f.box(c, 380, 54, 32, 'x|' + t, INPUT)
+        f.box(c, 280, 60, 38, 'h|' + t, HIDDEN)
+        f.box(c, 190, 54, 34, 'o|' + t, OUTPUT)
+        f.box(c, 105, 44, 30, '\u2113|' + t, OP)
+        f.box(c + 75, 105, 44, 30, 'y|' + t, INPUT)
+        f.arrow((c, 364), (c, 299))
+        f.arrow((c - 150, 280), (c - 31, 280))
+        f.arrow((c, 261), (c, 207))
+        f.arrow((c, 173), (c, 120))
+        f.arrow((c + 53, 105), (c + 22, 105))
+        # The same three parameters feed every step (shaded boxes).
+        f.box(c - 60, 340, 44, 28, 'W|xh', PARAM, 14)
+        f.arrow((c - 38, 332), (c - 20, 299))
+        f.box(c - 90, 240, 44, 28, 'W|hh', PARAM, 14)
+        f.arrow((c - 68, 248), (c - 31, 266))
+        f.box(c - 75, 190, 44, 28, 'W|hq', PARAM, 14)
+        f.arrow((c - 53, 190), (c - 28, 190))
+        # The loss L averages the losses of all steps.
+        f.arrow((c, 90), (420 + (c - 420) * 0.1, 46))
+    return f
+
+
 def gru_cell():
     f = Figure(560, 330)
     top, bottom = 60, 290
@@ -105,12 +134,14 @@ def gru_cell():
     for x, name, act in gates:
         f.box(x, 190, 62, 36, act, GATE, 14, italic=False)
         f.text(x + 45, 170, name, 13)
-    # Every gate reads X_t and H_{t-1} (the bus on the left).
+    # Both gates read X_t and H_{t-1} (the bus on the left).
     f.arrow((150, 273), (150, 240), (100, 240), head=False)
     f.arrow((80, top), (80, 240), (100, 240), head=False)
     for x in (150, 250):
         f.arrow((100, 240), (x - 20, 240), (x - 20, 208))
-    f.arrow((100, 240), (340, 240), (340, 208))
+    # The candidate reads X_t alone from below and, from above, the
+    # reset state R_t * H_{t-1}, never H_{t-1} itself.
+    f.arrow((180, bottom), (370, bottom), (370, 208))
     # The reset gate scales H_{t-1} before the candidate sees it.
     f.arrow((150, 172), (150, 130), (288, 130))
     f.arrow((300, top), (300, 119))
@@ -213,7 +244,8 @@ def bidirectional_rnn():
     return f
 
 
-FIGURES = {'rnn.svg': unrolled_rnn, 'gru.svg': gru_cell,
+FIGURES = {'rnn.svg': unrolled_rnn, 'rnn-bptt.svg': rnn_graph,
+           'gru.svg': gru_cell,
            'lstm.svg': lstm_cell, 'deep-rnn.svg': deep_rnn,
            'bi-rnn.svg': bidirectional_rnn}
 

@@ -189,6 +189,18 @@ def test_sequence_errors_compound():
     assert errors == sorted(errors) and errors[-1] > 3 * errors[0]
 
 
+def test_sequence_multistep_starts_after_the_last_training_label():
+    # "we observe the series up to x_603, the label of the last training
+    # example (example 599; time 604 in the plots, which count from 1)"
+    sources = '\n'.join(c.source for c in outputs.read_notebook(
+        'chapter_rnn/sequence').cells if c.cell_type == 'code')
+    tau, n_train = map(int, outputs.re.search(
+        r'^tau, n_train = (\d+), (\d+)$', sources, outputs.re.M).groups())
+    assert 'labels = x[tau:]' in sources  # example i has the label x[i+tau]
+    assert 'for t in range(n_train + tau, T):' in sources  # first predicted
+    assert n_train - 1 == 599 and n_train - 1 + tau == 603
+
+
 def test_lang_model_counts_and_zipf():
     text = output('chapter_rnn/lang-model', 'curves = []')
     alphas = [numbers_after(text, f'{n}-grams: alpha =')[0] for n in (1, 2, 3)]
@@ -204,8 +216,16 @@ def test_lang_model_ngram_perplexities_as_the_text_says():
     rows = [numbers_after(text, '%3d ' % n) for n in range(1, 8)]
     add_one = [r[0] for r in rows]
     small_k = [r[1] for r in rows]
+    # "We tried two values of k, 1 and 0.01, for n from 1 to 7."
+    assert text.startswith('  n   k=1   k=0.01\n') and len(rows) == 7
     assert small_k.index(min(small_k)) == 4 and min(small_k) == 4.68
+    # "falls from 16.7 ... to 4.68 for 5-grams ... and then rises again";
+    # "Contexts longer than that make it worse ...: the 6- and 7-grams
+    # score higher."
+    assert small_k[:5] == sorted(small_k[:5], reverse=True)
+    assert small_k[4:] == sorted(small_k[4:])
     assert add_one.index(min(add_one)) == 3  # worse "after 4-grams"
+    assert add_one[3:] == sorted(add_one[3:])
     assert round(small_k[0], 1) == 16.7
     assert all(p < 27 for p in add_one + small_k)
 
@@ -229,11 +249,38 @@ def test_bptt_norms_vanish_and_explode_as_claimed():
     text = output('chapter_rnn/bptt', 'W_init = ')
     radius, = numbers_after(text, 'largest absolute eigenvalue:')
     assert 0.12 < radius < 0.22  # "about 0.16"
+    # "its largest singular value, about twice that, is also far below 1"
+    singular, = numbers_after(text, 'largest singular value:')
+    assert 1.6 < singular / radius < 2.4 and singular < 0.4
     norm, = numbers_after(text, 'gradient norm after 10 steps:')
     assert norm < 1e-4
     text = output('chapter_rnn/bptt', 'W = 1.2 * Q')
     assert numbers_after(text, 'gradient norm before clipping:')[0] > 1e4
     assert numbers_after(text, 'gradient norm after clipping:')[0] == 1
+
+
+def test_bptt_gradient_formula_agrees_with_autograd():
+    # "The two agree up to float32 rounding."
+    text = output('chapter_rnn/bptt', 'grad = nd.zeros_like(W_hh)')
+    largest, = numbers_after(text, 'largest entry of the gradient:')
+    difference, = numbers_after(text, 'largest difference:')
+    assert largest > 0.05 and difference < 1e-5 * max(1, largest)
+
+
+def test_bptt_tanh_does_not_prevent_explosion():
+    linear = numbers_after(output('chapter_rnn/bptt',
+                                  'def grad_norm_at_start('), 's = 0.8')
+    text = output('chapter_rnn/bptt', "print('tanh      '")
+    shrink, balance, grow = (numbers_after(text, f's = {s}')
+                             for s in ('0.8', '1.2', '3.0'))
+    assert len(shrink) == len(balance) == len(grow) == 5
+    # "With s = 0.8 the gradient falls even faster than in the linear case"
+    assert all(t < n for t, n in zip(shrink, linear))
+    # "With s = 1.2 ... the norm stays within a factor of 3 of the 8"
+    assert all(8 / 3 < n < 24 for n in balance)
+    # "With s = 3 the gradient still explodes, to more than 10^5 after 40
+    # steps. That is far below the 8 * 3^40 ~ 10^20 of the linear one"
+    assert grow == sorted(grow) and 1e5 < grow[-1] < 1e10
 
 
 def summary_line(section, snippet, label):
