@@ -20,8 +20,8 @@ PYTHON ?= $(shell for p in python3.11 python3; do \
 	$$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
 	2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: help venv browser html eval lib check-lib figures test robustness \
-	bench clean
+.PHONY: help venv browser html eval lib check-lib figures test lab \
+	robustness bench clean
 
 help:  ## list the targets
 	@echo 'make <target>, where <target> is one of:'
@@ -68,6 +68,13 @@ html: eval  ## build the HTML book into _build/html
 
 test: html browser  ## check-lib, evaluate, build, then check outputs, library, HTML
 	$(PY) -m pytest tests
+
+LAB_PORT ?= 8888
+# Jupyter refuses to start as root (as in a container) unless told to.
+lab: html  ## JupyterLab on the readers' notebooks at 127.0.0.1:8888 (LAB_PORT)
+	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) \
+		--ServerApp.root_dir=$(CURDIR)/_build/notebooks \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 SEEDS ?= 1 2
 robustness: check-lib  ## rebuild with SEEDS (1 2) into _build/seed*/, check claims

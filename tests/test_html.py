@@ -88,6 +88,9 @@ def test_page(browser, server, name):
     if page.locator('div.highlight-python').count():
         assert page.locator('button.copy-button').count() > 0
     assert page.locator('a.notebook-download').count() == 1
+    # The theme's band for config.ini's header_links shows only with links.
+    band = page.locator('div.mdl-layout__header-row.header-links')
+    assert band.locator('a').count() > 0 or not band.is_visible()
     links = page.eval_on_selector_all('a[href]',
                                       'els => els.map(e => e.href)')
     for link in sorted(set(links)):

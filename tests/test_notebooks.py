@@ -1,8 +1,11 @@
 """The built notebooks as a reader gets them: copied anywhere, or unpacked
 from the archive the HTML links to, they run and print what the build
-printed (neither section below prints timings of its own)."""
+printed (neither section below prints timings of its own), and their text
+refers to sections and figures as the HTML does, with no Sphinx markup."""
 import os
+import re
 import shutil
+import zipfile
 
 import nbformat
 from nbclient import NotebookClient
@@ -10,6 +13,28 @@ from nbclient import NotebookClient
 import outputs
 
 SECTION = 'chapter_rnn/lang-model-dataset'
+HTML_DIR = os.path.join(outputs.ROOT, '_build', 'html')
+ARCHIVE = os.path.join(HTML_DIR, 'rnn-book-notebooks.zip')
+READERS_DIR = os.path.join(outputs.ROOT, '_build', 'notebooks')
+# d2lbook's markup: roles (:numref:`x`, :eqref:, :cite:, ...), option
+# lines (:label:`x`, :maxdepth:) and table-of-contents blocks.
+RAW_MARKER = re.compile(r':[a-z]+:`|^:[a-z_]+:|^```toc', re.MULTILINE)
+# A reference as the HTML shows it, linked or not.
+REFERENCE = re.compile(r'(?:Section|Fig\.) \d+(?:\.\d+)*')
+CAPTION = re.compile(r'^\*Fig\. [\d.]+\* .*$', re.MULTILINE)
+
+
+def archived_notebooks():
+    """{'chapter_rnn/rnn.ipynb': raw bytes, ...} from the archive."""
+    with zipfile.ZipFile(ARCHIVE) as z:
+        return {name[len('rnn-book/'):]: z.read(name)
+                for name in z.namelist() if name.endswith('.ipynb')}
+
+
+def markdown(raw):
+    nb = nbformat.reads(raw.decode(), as_version=4)
+    return '\n\n'.join(cell.source for cell in nb.cells
+                        if cell.cell_type == 'markdown')
 
 
 def text_outputs(nb):
@@ -67,3 +92,52 @@ def test_comparison_runs_from_the_archive(tmp_path):
     NotebookClient(nb, timeout=600, kernel_name='python3',
                    resources={'metadata': {'path': str(folder)}}).execute()
     assert text_outputs(nb) == text_outputs(built)
+
+
+def test_readers_notebooks_have_no_raw_markers():
+    notebooks = archived_notebooks()
+    built = sorted(os.path.relpath(os.path.join(folder, name),
+                                   outputs.EVAL_DIR)
+                   for folder, _, names in os.walk(outputs.EVAL_DIR)
+                   for name in names if name.endswith('.ipynb'))
+    assert sorted(notebooks) == built
+    found = {}
+    for name, raw in notebooks.items():
+        nb = nbformat.reads(raw.decode(), as_version=4)
+        for cell in nb.cells:
+            found.setdefault(name, []).extend(
+                RAW_MARKER.findall(cell.source))
+    assert {name: hits for name, hits in found.items() if hits} == {}
+    # d2lbook builds the HTML from _build/eval, which keeps them.
+    assert ':numref:`sec_lang_model`' in markdown(open(os.path.join(
+        outputs.EVAL_DIR, 'chapter_rnn', 'rnn.ipynb'), 'rb').read())
+
+
+def test_readers_notebooks_refer_as_the_html_does():
+    notebooks = archived_notebooks()
+    chapter = markdown(notebooks['chapter_rnn/index.ipynb'])
+    assert 'perplexity ([Section 1.3](rnn.ipynb))' in chapter
+    rnn = markdown(notebooks['chapter_rnn/rnn.ipynb'])
+    assert rnn.startswith('# 1.3. Recurrent Neural Networks\n')
+    assert '\nFig. 1.3.1 unrolls the computation' in rnn
+    assert '\n*Fig. 1.3.1* An RNN unrolled over three time steps.' in rnn
+    root = markdown(notebooks['index.ipynb'])
+    assert '  * [1.3. Recurrent Neural Networks](chapter_rnn/rnn.ipynb)' \
+        in root
+    # Every page's numbered references, in order, are its notebook's.
+    for name, raw in notebooks.items():
+        with open(os.path.join(HTML_DIR, name[:-len('.ipynb')] + '.html'),
+                  encoding='utf-8') as f:
+            shown = re.findall(
+                r'<span class="std std-numref">([^<]*)</span>', f.read())
+        text = CAPTION.sub('', markdown(raw))
+        assert REFERENCE.findall(text) == shown, name
+
+
+def test_every_copy_of_the_readers_notebooks_is_the_same():
+    # The archive, the notebooks beside the pages, and _build/notebooks,
+    # which `make lab` opens.
+    for name, raw in archived_notebooks().items():
+        for folder in [HTML_DIR, READERS_DIR]:
+            with open(os.path.join(folder, name), 'rb') as f:
+                assert f.read() == raw, (folder, name)
