@@ -671,6 +671,122 @@ def lstm(inputs, state, params, dropout=0):
     return outputs, (H, C)
 
 
+# --- chapter_rnn/lstm.md
+# Long Short-Term Memory (LSTM)
+def save_params(name, model):
+    """Write the parameters of a Gluon model to results/<name>.params."""
+    os.makedirs(gb.RESULTS_DIR, exist_ok=True)
+    model.save_parameters(os.path.join(gb.RESULTS_DIR, name + '.params'))
+
+
+def load_params(name, model, ctx=None):
+    """Read parameters written by save_params into a model built alike."""
+    path = os.path.join(gb.RESULTS_DIR, name + '.params')
+    if not os.path.exists(path):
+        raise FileNotFoundError(
+            f'{path} not found: run the section that trains {name!r} '
+            f'first (it calls gb.save_params), from this folder')
+    model.load_parameters(path, ctx=ctx or gb.try_gpu())
+
+
+# --- chapter_rnn/decoding.md
+# Decoding: Greedy Search, Sampling and Beam Search
+def softmax_with_temperature(scores, temperature):
+    """Return softmax(scores / temperature) as a float64 NumPy vector."""
+    z = np.asarray(scores, dtype=np.float64) / temperature
+    z = np.exp(z - z.max())  # the largest term is exp(0): no overflow
+    return z / z.sum()
+
+
+# --- chapter_rnn/decoding.md
+# Decoding: Greedy Search, Sampling and Beam Search
+def top_k_probs(probs, k):
+    """Keep the k largest probabilities (1 <= k), renormalised."""
+    keep = np.argsort(-probs, kind='stable')[:k]
+    kept = np.zeros_like(probs)
+    kept[keep] = probs[keep]
+    return kept / kept.sum()
+
+
+def top_p_probs(probs, p):
+    """Keep the fewest largest probabilities summing to >= p, renormalised."""
+    order = np.argsort(-probs, kind='stable')
+    # The first position at which the running sum reaches p, plus one;
+    # at most all of them, should rounding keep the sum just below p = 1.
+    n = min(int(np.searchsorted(np.cumsum(probs[order]), p)) + 1,
+            len(probs))
+    kept = np.zeros_like(probs)
+    kept[order[:n]] = probs[order[:n]]
+    return kept / kept.sum()
+
+
+# --- chapter_rnn/decoding.md
+# Decoding: Greedy Search, Sampling and Beam Search
+def predict_sample(prefix, num_chars, model, vocab_size, ctx, idx_to_char,
+                   char_to_idx, temperature=1.0, k=None, p=None):
+    """Return prefix followed by num_chars sampled characters."""
+    gb.check_prefix(prefix, char_to_idx)
+    if num_chars < 0:
+        raise ValueError(f'num_chars must be >= 0, got {num_chars}')
+    if not temperature > 0:
+        raise ValueError(f'temperature must be > 0, got {temperature}')
+    if k is not None and not (k == int(k) and 1 <= k <= vocab_size):
+        raise ValueError(f'k must be a whole number from 1 to vocab_size '
+                         f'= {vocab_size}, got {k}')
+    if p is not None and not 0 < p <= 1:
+        raise ValueError(f'p must be in (0, 1], got {p}')
+    state = model.begin_state(batch_size=1, ctx=ctx)
+    output = [char_to_idx[prefix[0]]]
+    for t in range(num_chars + len(prefix) - 1):
+        X = nd.array([output[-1]], ctx=ctx).reshape((1, 1))
+        (Y, state) = model(X, state)
+        if t < len(prefix) - 1:
+            output.append(char_to_idx[prefix[t + 1]])
+            continue
+        probs = gb.softmax_with_temperature(Y[0].asnumpy(), temperature)
+        if k is not None:
+            probs = gb.top_k_probs(probs, int(k))
+        if p is not None:
+            probs = gb.top_p_probs(probs, p)
+        output.append(int(np.random.choice(vocab_size, p=probs)))
+    return ''.join([idx_to_char[i] for i in output])
+
+
+# --- chapter_rnn/decoding.md
+# Decoding: Greedy Search, Sampling and Beam Search
+def predict_beam_search(prefix, num_chars, model, vocab_size, ctx,
+                        idx_to_char, char_to_idx, beam_width):
+    """Return prefix followed by the best of beam_width beams."""
+    gb.check_prefix(prefix, char_to_idx)
+    if num_chars < 0:
+        raise ValueError(f'num_chars must be >= 0, got {num_chars}')
+    if not (beam_width == int(beam_width) and beam_width >= 1):
+        raise ValueError(f'beam_width must be a whole number >= 1, got '
+                         f'{beam_width}')
+    state = model.begin_state(batch_size=1, ctx=ctx)
+    for char in prefix:
+        X = nd.array([char_to_idx[char]], ctx=ctx).reshape((1, 1))
+        (Y, state) = model(X, state)
+    beams, scores = [[]], np.zeros(1)  # characters, summed log-probability
+    for t in range(num_chars):
+        if t > 0:  # X: (number of beams, 1), each beam's last character
+            X = nd.array([beam[-1] for beam in beams],
+                         ctx=ctx).reshape((-1, 1))
+            (Y, state) = model(X, state)
+        Y = Y.asnumpy().astype(np.float64)  # (number of beams, vocab_size)
+        log_probs = Y - Y.max(axis=1, keepdims=True)
+        log_probs -= np.log(np.exp(log_probs).sum(axis=1, keepdims=True))
+        # Row r, column c: beam r extended by character c.
+        candidates = (scores[:, None] + log_probs).reshape(-1)
+        best = np.argsort(-candidates, kind='stable')[:int(beam_width)]
+        rows, chars = best // vocab_size, best % vocab_size
+        beams = [beams[r] + [c] for r, c in zip(rows, chars)]
+        scores = candidates[best]
+        # Each state array: (num_layers, number of beams, num_hiddens).
+        state = [s.take(nd.array(rows, ctx=ctx), axis=1) for s in state]
+    return prefix + ''.join([idx_to_char[c] for c in beams[0]])
+
+
 __all__ = [
     'figure_svg',
     'plot_curves',
@@ -712,4 +828,11 @@ __all__ = [
     'get_lstm_params',
     'init_lstm_state',
     'lstm',
+    'save_params',
+    'load_params',
+    'softmax_with_temperature',
+    'top_k_probs',
+    'top_p_probs',
+    'predict_sample',
+    'predict_beam_search',
 ]

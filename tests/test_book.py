@@ -2,6 +2,8 @@
 
 `make test` evaluates the sections into _build/eval before pytest runs.
 """
+import json
+import math
 import random
 import sys
 
@@ -108,20 +110,17 @@ def test_scratch_text_on_the_two_samplers():
 
 
 def test_gluon_text_on_validation_perplexity(measured):
-    # "Training perplexity keeps falling until the last epoch, and
-    # validation perplexity falls more slowly: over the last five epochs
-    # the training perplexity drops by more than the validation perplexity
-    # does, and the gap between the two widens."
+    # "From epoch 10 on, the training perplexity falls by more than the
+    # validation perplexity does, and the gap between the two widens."
     lines = final_lines('chapter_rnn/rnn-gluon',
                         'history = train_and_predict_rnn_gluon(')
-    (e1, train1, val1, _), (e2, train2, val2, _) = [
-        (int(e), float(t), float(v), s) for e, t, v, s in lines[-2:]]
+    by_epoch = {int(e): (float(t), float(v)) for e, t, v, _ in lines}
+    (train1, val1), (train2, val2) = by_epoch[10], by_epoch[20]
     measured(train_drop=train1 - train2, val_drop=val1 - val2,
-             gap_before=val1 - train1, gap_after=val2 - train2)
-    assert e2 - e1 == 5
+             gap_10=val1 - train1, gap_20=val2 - train2)
     assert train2 < train1
-    assert train1 - train2 > val1 - val2
-    assert val2 - train2 > val1 - train1
+    assert train1 - train2 > val1 - val2 + 0.1
+    assert val2 - train2 > val1 - train1 + 0.1
 
 
 def test_gluon_layer_is_the_scratch_rnn(measured):
@@ -215,9 +214,15 @@ def test_lang_model_ngram_perplexities_as_the_text_says():
     text = output('chapter_rnn/lang-model', 'def ngram_perplexity(')
     rows = [numbers_after(text, '%3d ' % n) for n in range(1, 8)]
     add_one = [r[0] for r in rows]
-    small_k = [r[1] for r in rows]
+    small_k = [r[2] for r in rows]
     # "We tried two values of k, 1 and 0.01, for n from 1 to 7."
-    assert text.startswith('  n   k=1   k=0.01\n') and len(rows) == 7
+    assert text.startswith('  n   k=1  bits   k=0.01  bits\n')
+    assert len(rows) == 7
+    # "Beside each perplexity the table prints its base-2 logarithm"
+    for r in rows:
+        assert len(r) == 4
+        assert abs(r[1] - math.log2(r[0])) <= 0.006, r
+        assert abs(r[3] - math.log2(r[2])) <= 0.006, r
     assert small_k.index(min(small_k)) == 4 and min(small_k) == 4.68
     # "falls from 16.7 ... to 4.68 for 5-grams ... and then rises again";
     # "Contexts longer than that make it worse ...: the 6- and 7-grams
@@ -291,9 +296,10 @@ def summary_line(section, snippet, label):
 
 
 def test_scratch_and_gluon_gated_models_learn_alike(measured):
-    # gru, lstm: after 3 epochs the two implementations are close; Gluon
-    # trains on "well over one and a half times as many characters per
-    # second", by the factor printed on the last line.
+    # gru, lstm: Gluon trains on "well over one and a half times as many
+    # characters per second", by the factor printed on the last line.
+    # (After 3 epochs the two need not be close: one seed left Gluon's GRU
+    # at 11.5 against 5.1; the text says so and claims no closeness.)
     for section, name in [('gru', 'GRU'), ('lstm', 'LSTM')]:
         text = output(f'chapter_rnn/{section}', 'gb.print_summary(')
         scratch, gluon = numbers_after(
@@ -301,7 +307,7 @@ def test_scratch_and_gluon_gated_models_learn_alike(measured):
         speedup, = numbers_after(text, 'speedup of gluon over scratch:')
         measured(**{f'{section}_val3_gap': abs(scratch - gluon),
                     f'{section}_speedup': speedup})
-        assert abs(scratch - gluon) < 0.5, (section, scratch, gluon)
+        assert scratch < 27 and gluon < 27  # both learn something
         s = summary_line(f'chapter_rnn/{section}', 'gb.print_summary(',
                          f'{name}, scratch')
         g = summary_line(f'chapter_rnn/{section}', 'gb.print_summary(',
@@ -329,15 +335,16 @@ def comparison_rows():
     for line in text.strip().split('\n')[1:]:
         m = outputs.re.match(r'^(.+?)\s+(scratch|gluon)\s+(\d+)\s+(\d+)\s+'
                              r'(sgd|adam) ([\d.]+)\s+([\d.]+)'
-                             r'(?:\s+([\d.]+) \(ep (\d+)\)\s+'
-                             r'([\d.]+))?$', line)
+                             r'(?:\s+([\d.]+)\s+([\d.]+)\s+(\d+)'
+                             r'\s+([\d.]+))?$', line)
         assert m, line
         rows[(m.group(1).strip(), m.group(2))] = {
             'params': int(m.group(3)), 'speed': float(m.group(4)),
             'optimizer': m.group(5), 'lr': float(m.group(6)),
             'val3': float(m.group(7)),
             'best8': float(m.group(8)) if m.group(8) else None,
-            'train8': float(m.group(10)) if m.group(10) else None}
+            'bits8': float(m.group(9)) if m.group(9) else None,
+            'train8': float(m.group(11)) if m.group(11) else None}
     return rows
 
 
@@ -407,6 +414,14 @@ def test_bidirectional_model_collapses_and_cannot_write():
                        for n in ('unidirectional', 'bidirectional'))
     assert bi_train < 2 and bi_train < uni_train / 2  # "collapses towards 1"
     assert bi_val < uni_val  # "its validation perplexity ... does too"
+    # "in the training above each bidirectional epoch took about twice as
+    # long as a unidirectional one, or longer" (slowest unidirectional
+    # epoch against fastest bidirectional one: 2.41, 2.15, x on seeds 0-2)
+    seconds = {name: [float(outputs.EPOCH_LINE.match(line).group(4))
+                      for line in lines if outputs.EPOCH_LINE.match(line)]
+               for name, lines in logs.items()}
+    assert min(seconds['bidirectional']) > 1.8 * max(
+        seconds['unidirectional']), seconds
     text = output('chapter_rnn/bi-rnn', 'def scores(model, text):')
     assert numbers_after(text, 'unidirectional largest change before the '
                                'last step:') == [0.0, 0.0]
@@ -430,18 +445,32 @@ def test_lstm_text_against_the_gru():
 
 def test_deep_rnn_text():
     # "two layers reach a lower validation perplexity ... training
-    # perplexity is lower too ... about two and a half times the parameters
-    # ... about half the characters per second"; Xavier's first epoch.
+    # perplexity is lower too"
+    text = output('chapter_rnn/deep-rnn', 'gb.print_summary(')
     one = summary_line('chapter_rnn/deep-rnn', 'gb.print_summary(',
                        'LSTM, 1 layer ')
     two = summary_line('chapter_rnn/deep-rnn', 'gb.print_summary(',
                        'LSTM, 2 layers')
     assert two[0] < one[0] and two[3] < one[3]
-    assert 0.35 < two[4] / one[4] < 0.7
-    rows = comparison_rows()
-    ratio = rows[('LSTM-128 x 2', 'gluon')]['params'] / rows[
-        ('LSTM-128', 'gluon')]['params']
-    assert 2.3 < ratio < 2.7
+    # "it adds 4 x (128 x 128 + 128 x 128 + 2 x 128) = 132,096 parameters,
+    # the difference between the two counts printed above, and the
+    # two-layer model has about 2.6 times the parameters"
+    d, h = 27, 128
+    params_1 = numbers_after(text, 'LSTM, 1 layer :')[-1]
+    params_2 = numbers_after(text, 'LSTM, 2 layers:')[-1]
+    assert params_2 - params_1 == 4 * (h * h + h * h + 2 * h) == 132096
+    # The arithmetic below counts the weights of exactly these shapes.
+    assert params_1 == 4 * (d * h + h * h + 2 * h) + h * d + d
+    assert round(params_2 / params_1, 1) == 2.6
+    # "(27 + 128) x 512 ... and the output layer 128 x 27, about 83,000
+    # together; the second layer adds (128 + 128) x 512, about 131,000 ...
+    # about 2.6 times the arithmetic, and it processed less than half as
+    # many characters per second" (speed ratio 0.37-0.xx on seeds 0-2)
+    macs_1 = (d + h) * 4 * h + h * d
+    macs_2 = macs_1 + (h + h) * 4 * h
+    assert round(macs_1, -3) == 83000 and round(macs_2 - macs_1, -3) == 131000
+    assert round(macs_2 / macs_1, 1) == 2.6
+    assert 0.25 < two[4] / one[4] < 0.5
     m = outputs.re.search(r'after 1 epoch: ([\d.]+) from N.*, ([\d.]+) from '
                           r'Xavier', output('chapter_rnn/deep-rnn',
                                             'gb.print_summary('))
@@ -468,13 +497,6 @@ def test_comparison_text(measured):
         for gated in ('GRU', 'LSTM'):
             assert rows[('RNN', impl)]['speed'] > 1.5 * rows[(gated, impl)][
                 'speed'], (impl, gated)
-    for model in ('RNN', 'GRU', 'LSTM'):
-        # "After 3 epochs the scratch and Gluon versions of each cell are
-        # within half a unit of perplexity of each other."
-        gap = abs(rows[(model, 'scratch')]['val3'] -
-                  rows[(model, 'gluon')]['val3'])
-        measured(**{f'{model}_val3_gap': gap})
-        assert gap < 0.5, model
     deep, wide = rows[('LSTM-128 x 2', 'gluon')], rows[('LSTM', 'gluon')]
     assert deep['params'] < wide['params'] and deep['best8'] < wide['best8']
     # "For every run of 8 epochs or more, the training perplexity at the
@@ -483,6 +505,8 @@ def test_comparison_text(measured):
     assert len(long_runs) == 5
     for row in long_runs:
         assert row['train8'] < row['best8'], row
+        # bits per character beside it: log2 of the perplexity
+        assert abs(row['bits8'] - math.log2(row['best8'])) < 0.006, row
 
 
 def test_input_at_once_as_the_text_says():
@@ -494,7 +518,8 @@ def test_input_at_once_as_the_text_says():
                           r'difference: (\S+)$', text, outputs.re.MULTILINE)
     assert m, text
     largest, difference = float(m.group(1)), float(m.group(2))
-    assert largest > 1 and difference < 1e-5 * largest, text
+    # The outputs' size depends on the seed (0.5 to 21 in our builds).
+    assert largest > 0.1 and difference < 1e-5 * largest, text
     timing = output('chapter_rnn/rnn-gluon', 'timing_epochs = 2')
     at_once = float(outputs.re.search(
         r'^speedup of input at once over scratch: ([\d.]+)x$', timing,
@@ -523,3 +548,22 @@ def test_gluon_speedups_as_the_text_says(measured):
         f'{model}_speed_ratio': r for model, r in ratio.items()})
     assert speedup >= 1.6
     assert all(r > 1.5 for r in ratio.values()), ratio
+
+
+def test_random_sampling_as_the_text_says(measured):
+    # lang-model-dataset: "4 subsequences, starting at 0, 6, 12 and 18,
+    # and with a batch size of 2 they make two minibatches. Each Y is its
+    # X plus one." The order is random and changes with the seed.
+    text = output('chapter_rnn/lang-model-dataset',
+                  'for X, Y in data_iter_random(my_seq')
+    Xs = [json.loads(line[3:]) for line in text.split('\n')
+          if line.startswith('X: ')]
+    Ys = [json.loads(line[3:]) for line in text.split('\n')
+          if line.startswith('Y: ')]
+    assert len(Xs) == len(Ys) == 2 and all(len(X) == 2 for X in Xs)
+    rows = [row for X in Xs for row in X]
+    measured(starts=' '.join(str(row[0]) for row in rows))
+    assert sorted(row[0] for row in rows) == [0, 6, 12, 18]
+    assert all(row == list(range(row[0], row[0] + 6)) for row in rows)
+    for X, Y in zip(Xs, Ys):
+        assert Y == [[x + 1 for x in row] for row in X]

@@ -32,11 +32,12 @@ def test_saved_cells_come_in_book_order():
     order = make_lib.book_order()
     assert order[:4] == ['chapter_rnn/index.md', 'chapter_rnn/sequence.md',
                          'chapter_rnn/lang-model.md', 'chapter_rnn/rnn.md']
-    assert len(order) == 13
+    assert len(order) == 14
     names = make_lib.public_names(make_lib.generate())
     assert names.index('read_time_machine') < names.index(
         'load_data_time_machine') < names.index('rnn') < names.index(
-        'RNNModel') < names.index('gru') < names.index('lstm')
+        'RNNModel') < names.index('gru') < names.index('lstm') < names.index(
+        'save_params') < names.index('predict_beam_search')
 
 
 def test_every_figure_is_current_and_used(tmp_path, monkeypatch):
@@ -54,7 +55,7 @@ def test_every_figure_is_current_and_used(tmp_path, monkeypatch):
 
 def test_sections_read_histories_only_from_earlier_sections():
     order = make_lib.book_order()
-    saved_by = {}
+    saved_by, params_by = {}, {}
     for position, md_file in enumerate(order):
         with open(os.path.join(ROOT, md_file)) as f:
             text = f.read()
@@ -66,7 +67,13 @@ def test_sections_read_histories_only_from_earlier_sections():
                                           text)
         for name in loaded:
             assert saved_by.get(name, len(order)) < position, (md_file, name)
-    assert len(saved_by) == 8
+        # Parameters too: decoding reads what lstm saves.
+        for name in evaluate.re.findall(r"save_params\('([\w-]+)'", text):
+            params_by[name] = position
+        for name in evaluate.re.findall(r"load_params\('([\w-]+)'", text):
+            assert params_by.get(name, len(order)) < position, (md_file,
+                                                                 name)
+    assert len(saved_by) == 8 and list(params_by) == ['lstm-gluon']
 
 
 def test_failing_cell_is_named(tmp_path):
@@ -142,3 +149,29 @@ def test_only_reading_sections_depend_on_saved_histories():
                evaluate.results_of('chapter_rnn/comparison.md')}
     assert {'rnn-scratch.json', 'gru-gluon.json', 'lstm-scratch.json',
             'deep-lstm-128-gluon.json'} <= results  # written by the build
+    # lstm saves the parameters that decoding reads; it must not depend on
+    # them itself.
+    assert evaluate.results_of('chapter_rnn/lstm.md') == []
+    results = {os.path.basename(path) for path in
+               evaluate.results_of('chapter_rnn/decoding.md')}
+    assert {'lstm-gluon.params', 'lstm-gluon.json'} <= results
+
+
+def test_a_section_that_loads_parameters_reruns_when_they_change(tmp_path):
+    reader = tmp_path / 'reader.md'
+    reader.write_text("# R\n\n```{.python .input}\n"
+                      "gb.load_params('m', model)\n```\n")
+    writer = tmp_path / 'writer.md'
+    writer.write_text("# W\n\n```{.python .input}\n"
+                      "gb.save_params('m', model)\n```\n")
+    results = tmp_path / 'results'  # next to the notebooks
+    results.mkdir()
+    (results / 'm.params').write_bytes(b'1')
+    (results / 'h.json').write_text('{}')
+    assert evaluate.results_of(str(reader)) == [str(results / 'm.params')]
+    assert evaluate.results_of(str(writer)) == []
+    reader_digest = evaluate.content_hash(str(reader))
+    writer_digest = evaluate.content_hash(str(writer))
+    (results / 'm.params').write_bytes(b'2')
+    assert evaluate.content_hash(str(reader)) != reader_digest
+    assert evaluate.content_hash(str(writer)) == writer_digest

@@ -426,6 +426,7 @@ def test_both_trainers_accept_adam_and_record_speed():
         assert len(history['val']) == len(history['tokens_per_sec']) == 2
         assert all(t > 0 for t in history['tokens_per_sec'])
         assert history['num_params'] == num_params
+        assert (history['optimizer'], history['lr']) == ('adam', 0.01)
         # Adam at 0.01 learns something in two epochs of 6000 characters.
         assert history['train'][-1] < 20
 
@@ -443,11 +444,12 @@ def test_history_round_trip_and_missing_history(tmp_path, monkeypatch):
 
 def test_print_summary_reports_the_best_epoch(capsys):
     gb.print_summary('toy', {'train': [9.0, 7.0, 6.0], 'val': [9.5, 8.0, 8.5],
-                             'tokens_per_sec': [10.0, 20.0, 30.0],
+                             'tokens_per_sec': [10.0, 30.0, 20.0],
                              'num_params': 42})
+    # The speed is the fastest epoch's, not the best epoch's or the mean.
     assert capsys.readouterr().out == (
         'toy: best val perplexity 8.00 at epoch 2 of 3, train 7.00; '
-        '20 tokens/sec, 42 parameters\n')
+        '30 tokens/sec, 42 parameters\n')
 
 
 def test_ngram_counts():
@@ -484,3 +486,174 @@ def test_set_seed_rejects_a_bad_variable(monkeypatch, text):
     with pytest.raises(ValueError, match=f'RNN_BOOK_SEED must be a whole '
                                          f'number >= 0, not {text!r}'):
         gb.set_seed()
+
+
+# --- saved parameters and decoding ------------------------------------------
+
+ALPHABET = list(' abcdefghijklmnopqrstuvwxyz')
+ALPHABET_TO_IDX = {c: i for i, c in enumerate(ALPHABET)}
+
+
+def small_lstm(seed):
+    """An untrained LSTM with weights large enough to prefer some text."""
+    mx.random.seed(seed)
+    model = gb.RNNModel(rnn.LSTM(32), len(ALPHABET))
+    model.initialize(mx.init.Normal(1.0), ctx=CTX)
+    return model
+
+
+def test_params_round_trip_and_missing_params(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    model = small_lstm(0)
+    X = nd.arange(6).reshape((2, 3))
+    expected, _ = model(X, model.begin_state(batch_size=2, ctx=CTX))
+    gb.save_params('toy', model)
+    assert os.path.exists(os.path.join('results', 'toy.params'))
+    copy = gb.RNNModel(rnn.LSTM(32), len(ALPHABET))  # not initialised
+    gb.load_params('toy', copy, CTX)
+    got, _ = copy(X, copy.begin_state(batch_size=2, ctx=CTX))
+    assert (got == expected).min().asscalar() == 1
+    with pytest.raises(FileNotFoundError, match="run the section that "
+                                                "trains 'lstm-gluon'"):
+        gb.load_params('lstm-gluon', copy, CTX)
+
+
+def test_softmax_with_temperature():
+    np.testing.assert_allclose(
+        gb.softmax_with_temperature([0, np.log(2)], 1), [1 / 3, 2 / 3])
+    np.testing.assert_allclose(
+        gb.softmax_with_temperature([0, np.log(2)], 0.5), [1 / 5, 4 / 5])
+    # Large scores do not overflow; a tiny temperature is nearly argmax.
+    probs = gb.softmax_with_temperature([1000.0, 999.0], 0.01)
+    assert probs[0] == 1 and probs[1] < 1e-40
+
+
+def test_top_k_and_top_p_keep_the_documented_characters():
+    probs = np.array([0.1, 0.4, 0.2, 0.3])
+    np.testing.assert_allclose(gb.top_k_probs(probs, 2),
+                               [0, 4 / 7, 0, 3 / 7])
+    np.testing.assert_allclose(gb.top_k_probs(probs, 4), probs)
+    # Ties go to the lower index, as with argmax.
+    np.testing.assert_allclose(gb.top_k_probs(np.full(4, 0.25), 2),
+                               [0.5, 0.5, 0, 0])
+    # 0.4 + 0.3 reaches 0.6; 0.4 alone reaches 0.4; p = 1 keeps all.
+    np.testing.assert_allclose(gb.top_p_probs(probs, 0.6),
+                               [0, 4 / 7, 0, 3 / 7])
+    np.testing.assert_allclose(gb.top_p_probs(probs, 0.4), [0, 1, 0, 0])
+    np.testing.assert_allclose(gb.top_p_probs(probs, 1), probs)
+    # Rounding may keep a running sum just below 1: p = 1 still works.
+    thirds = np.full(3, 1 / 3)
+    np.testing.assert_allclose(gb.top_p_probs(thirds, 1), thirds)
+
+
+def decode(decoder, prefix, num_chars, **kwargs):
+    return decoder(prefix, num_chars, NextCharModel(), len(VOCAB), CTX,
+                   VOCAB, CHAR_TO_IDX, **kwargs)
+
+
+@pytest.mark.parametrize('kwargs', [{'temperature': 0.01}, {'k': 1},
+                                    {'p': 0.1, 'temperature': 3}])
+def test_sampling_that_keeps_one_character_is_greedy(kwargs):
+    # The stand-in scores its next character 1 and the others 0.
+    np.random.seed(0)
+    assert decode(gb.predict_sample, 'da', 8, **kwargs) == 'dabcdeabcd'
+
+
+def test_sampling_follows_the_model_distribution():
+    # At temperature 1 the stand-in's next character has probability
+    # e / (e + 4) = 0.405; with k = 2 it is e / (e + 1) = 0.731.
+    for kwargs, expected in [({}, np.e / (np.e + 4)),
+                             ({'k': 2}, np.e / (np.e + 1))]:
+        np.random.seed(0)
+        text = decode(gb.predict_sample, 'a', 2000, **kwargs)
+        hits = sum(CHAR_TO_IDX[b] == (CHAR_TO_IDX[a] + 1) % len(VOCAB)
+                   for a, b in zip(text, text[1:]))
+        assert abs(hits / 2000 - expected) < 0.035, (kwargs, hits)
+        if 'k' in kwargs:  # only the two best: next or the lowest index
+            for a, b in zip(text, text[1:]):
+                after = (CHAR_TO_IDX[a] + 1) % len(VOCAB)
+                assert CHAR_TO_IDX[b] in (after, 1 if after == 0 else 0)
+
+
+def test_sampling_is_repeatable_with_the_seed():
+    model = small_lstm(1)
+    texts = []
+    for seed in (0, 0, 1):
+        gb.set_seed(seed)
+        texts.append(gb.predict_sample('the ', 40, model, 27, CTX, ALPHABET,
+                                       ALPHABET_TO_IDX))
+    assert texts[0] == texts[1] != texts[2]
+
+
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_beam_search_of_width_one_is_greedy(seed):
+    model = small_lstm(seed)
+    for prefix in ['t', 'the time ', 'zq']:
+        greedy = gb.predict_rnn_gluon(prefix, 60, model, 27, CTX, ALPHABET,
+                                      ALPHABET_TO_IDX)
+        assert len(set(greedy[len(prefix):])) >= 10  # not a trivial model
+        assert gb.predict_beam_search(prefix, 60, model, 27, CTX, ALPHABET,
+                                      ALPHABET_TO_IDX, beam_width=1) == greedy
+    assert decode(gb.predict_beam_search, 'da', 4, beam_width=1) == 'dabcde'
+    assert decode(gb.predict_beam_search, 'ca', 0, beam_width=3) == 'ca'
+
+
+class TableModel(nn.Block):
+    """A stand-in whose next-character probabilities are a fixed table."""
+    def __init__(self, table, **kwargs):
+        super().__init__(**kwargs)
+        self.log_table = nd.log(nd.array(table))
+
+    def forward(self, inputs, state):
+        return nd.take(self.log_table, inputs.T.reshape((-1,))), state
+
+    def begin_state(self, batch_size, ctx):
+        return [nd.zeros((1, batch_size, 1), ctx=ctx)]
+
+
+def test_beam_search_finds_the_likelier_text_that_greedy_misses():
+    # After 'a': 'b' 0.6, 'c' 0.4. After 'b' every character is equally
+    # likely; after 'c', 'd' is nearly certain. Greedy takes 'b' and ends
+    # with probability 0.6 * 0.2 = 0.12; 'cd' has 0.4 * 0.96.
+    eps = 0.01
+    table = [[eps, 0.6 - eps, 0.4 - 2 * eps, eps, eps],  # after 'a'
+             [0.2] * 5,                                  # after 'b'
+             [eps, eps, eps, 0.96, eps],                 # after 'c'
+             [0.96, eps, eps, eps, eps],                 # after 'd'
+             [0.96, eps, eps, eps, eps]]                 # after 'e'
+    args = (TableModel(table), len(VOCAB), CTX, VOCAB, CHAR_TO_IDX)
+    assert gb.predict_rnn_gluon('a', 2, *args) == 'aba'
+    assert gb.predict_beam_search('a', 2, *args, beam_width=1) == 'aba'
+    assert gb.predict_beam_search('a', 2, *args, beam_width=2) == 'acd'
+
+
+@pytest.mark.parametrize('decoder,prefix,kwargs,message', [
+    (gb.predict_sample, 'ab', {'temperature': 0},
+     'temperature must be > 0, got 0'),
+    (gb.predict_sample, 'ab', {'temperature': -1.5},
+     'temperature must be > 0, got -1.5'),
+    (gb.predict_sample, 'ab', {'k': 0},
+     'k must be a whole number from 1 to vocab_size = 5, got 0'),
+    (gb.predict_sample, 'ab', {'k': 6},
+     'k must be a whole number from 1 to vocab_size = 5, got 6'),
+    (gb.predict_sample, 'ab', {'k': 2.5},
+     'k must be a whole number from 1 to vocab_size = 5, got 2.5'),
+    (gb.predict_sample, 'ab', {'p': 0}, r'p must be in \(0, 1\], got 0'),
+    (gb.predict_sample, 'ab', {'p': 1.01},
+     r'p must be in \(0, 1\], got 1.01'),
+    (gb.predict_beam_search, 'ab', {'beam_width': 0},
+     'beam_width must be a whole number >= 1, got 0'),
+    (gb.predict_beam_search, 'ab', {'beam_width': 1.5},
+     'beam_width must be a whole number >= 1, got 1.5'),
+    (gb.predict_sample, 'abx', {}, "contains 'x', which is not in"),
+    (gb.predict_beam_search, 'abx', {'beam_width': 2},
+     "contains 'x', which is not in"),
+    (gb.predict_sample, 'ab', {'num_chars': -1},
+     'num_chars must be >= 0, got -1'),
+    (gb.predict_beam_search, 'ab', {'num_chars': -1, 'beam_width': 2},
+     'num_chars must be >= 0, got -1'),
+])
+def test_decoders_name_the_bad_argument(decoder, prefix, kwargs, message):
+    num_chars = kwargs.pop('num_chars', 3)
+    with pytest.raises(ValueError, match=message):
+        decode(decoder, prefix, num_chars, **kwargs)

@@ -8,6 +8,7 @@ import shutil
 import zipfile
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 import outputs
@@ -76,17 +77,21 @@ def test_the_seed_variable_reaches_the_notebook(tmp_path, monkeypatch):
     assert all(text.startswith('X: ') for text in changed), changed
 
 
-def test_comparison_runs_from_the_archive(tmp_path):
-    # The archive carries the histories that the comparison reads, so its
-    # notebook runs without training anything and prints the same table.
-    import zipfile
+@pytest.mark.parametrize('section', ['comparison', 'decoding'])
+def test_reading_sections_run_from_the_archive(tmp_path, monkeypatch,
+                                               section):
+    # The archive carries the histories that the comparison reads and the
+    # parameters that decoding reads, so their notebooks run without
+    # training anything and print the same tables (decoding samples with
+    # the default seed).
+    monkeypatch.delenv('RNN_BOOK_SEED', raising=False)
     archive = os.path.join(outputs.ROOT, '_build', 'html',
                            'rnn-book-notebooks.zip')
     with zipfile.ZipFile(archive) as z:
         z.extractall(tmp_path)
     folder = tmp_path / 'rnn-book' / 'chapter_rnn'
-    nb = nbformat.read(str(folder / 'comparison.ipynb'), as_version=4)
-    built = outputs.read_notebook('chapter_rnn/comparison')
+    nb = nbformat.read(str(folder / f'{section}.ipynb'), as_version=4)
+    built = outputs.read_notebook(f'chapter_rnn/{section}')
     for cell in nb.cells:
         cell.pop('outputs', None)
     NotebookClient(nb, timeout=600, kernel_name='python3',
