@@ -416,7 +416,8 @@ def test_bidirectional_model_collapses_and_cannot_write():
     assert bi_val < uni_val  # "its validation perplexity ... does too"
     # "in the training above each bidirectional epoch took about twice as
     # long as a unidirectional one, or longer" (slowest unidirectional
-    # epoch against fastest bidirectional one: 2.41, 2.15, x on seeds 0-2)
+    # epoch against fastest bidirectional one: 2.41, 2.15, 2.42 on seeds
+    # 0-2)
     seconds = {name: [float(outputs.EPOCH_LINE.match(line).group(4))
                       for line in lines if outputs.EPOCH_LINE.match(line)]
                for name, lines in logs.items()}
@@ -465,7 +466,7 @@ def test_deep_rnn_text():
     # "(27 + 128) x 512 ... and the output layer 128 x 27, about 83,000
     # together; the second layer adds (128 + 128) x 512, about 131,000 ...
     # about 2.6 times the arithmetic, and it processed less than half as
-    # many characters per second" (speed ratio 0.37-0.xx on seeds 0-2)
+    # many characters per second" (0.37, 0.39, 0.37 on seeds 0-2)
     macs_1 = (d + h) * 4 * h + h * d
     macs_2 = macs_1 + (h + h) * 4 * h
     assert round(macs_1, -3) == 83000 and round(macs_2 - macs_1, -3) == 131000
