@@ -8,10 +8,11 @@ without naming it. This script runs before `d2lbook build html`:
 
 * sections run one at a time, in book order;
 * a section is re-run when its code cells, gluonbook or the data changed,
-  or, for a section that reads training histories saved by earlier ones
-  (`gb.load_history`), when one of those changed (a content hash stored
-  in the notebook's metadata decides); when only its prose changed, the
-  notebook's text cells are replaced and its outputs kept;
+  or, for a section that reads training histories or model parameters
+  saved by earlier ones (`gb.load_history`, `gb.load_params`), when one
+  of those changed (a content hash stored in the notebook's metadata
+  decides); when only its prose changed, the notebook's text cells are
+  replaced and its outputs kept;
 * a long section shows its progress: the training lines as they are
   printed, and each slow cell's number and time;
 * a notebook is written only once all its cells ran, by an atomic rename,
@@ -55,12 +56,17 @@ SLOW_CELL = 10  # seconds; a cell that takes longer is reported
 
 
 def results_of(md_file):
-    """The saved training histories a section reads (gb.load_history)."""
+    """The saved histories (gb.load_history) and model parameters
+    (gb.load_params) that a section reads."""
     with open(os.path.join(ROOT, md_file)) as f:
-        if 'gb.load_history(' not in f.read():
-            return []
+        text = f.read()
     folder = os.path.join(os.path.dirname(target_of(md_file)), 'results')
-    return sorted(glob.glob(os.path.join(folder, '*.json')))
+    paths = []
+    for call, pattern in [('gb.load_history(', '*.json'),
+                          ('gb.load_params(', '*.params')]:
+        if call in text:
+            paths += glob.glob(os.path.join(folder, pattern))
+    return sorted(paths)
 
 
 def eval_dir_for_seed(seed):
@@ -77,7 +83,8 @@ def content_hash(md_file):
     for name in RESOURCES:
         with open(os.path.join(ROOT, name), 'rb') as f:
             sha1.update(name.encode() + b'\0' + f.read() + b'\0')
-    # Histories saved by earlier sections, which ran before this one.
+    # Histories and parameters saved by earlier sections, which ran
+    # before this one.
     for path in results_of(md_file):
         with open(path, 'rb') as f:
             sha1.update(os.path.basename(path).encode() + b'\0' + f.read())

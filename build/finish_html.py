@@ -16,8 +16,9 @@
   number is read from the built pages, never counted here.
 * The readers' notebooks are copied next to their pages, and
   rnn-book-notebooks.zip holds _build/notebooks: the notebooks with
-  gluonbook, the data, the figures and the saved training histories, laid
-  out so that the notebooks run as they are (`sys.path.insert(0, '..')`).
+  gluonbook, the data, the figures, the saved training histories and the
+  trained parameters that the decoding section reads, laid out so that
+  the notebooks run as they are (`sys.path.insert(0, '..')`).
   `make lab` opens _build/notebooks in JupyterLab.
 
     python build/finish_html.py
@@ -281,9 +282,11 @@ def write_readers_notebooks(names):
                     exist_ok=True)
         nbformat.write(readers_notebook(name, nb, refs),
                        os.path.join(partial, name))
-    # Training histories, read by the sections that compare models.
+    # Training histories, read by the sections that compare models, and
+    # trained parameters, read by the section on decoding.
     histories = [os.path.relpath(path, EVAL_DIR) for path in sorted(
-        glob.glob(os.path.join(EVAL_DIR, '*', 'results', '*.json')))]
+        glob.glob(os.path.join(EVAL_DIR, '*', 'results', '*.json')) +
+        glob.glob(os.path.join(EVAL_DIR, '*', 'results', '*.params')))]
     for name in histories:
         os.makedirs(os.path.join(partial, os.path.dirname(name)),
                     exist_ok=True)

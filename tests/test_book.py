@@ -568,3 +568,123 @@ def test_random_sampling_as_the_text_says(measured):
     assert all(row == list(range(row[0], row[0] + 6)) for row in rows)
     for X, Y in zip(Xs, Ys):
         assert Y == [[x + 1 for x in row] for row in X]
+
+
+def test_bits_per_character_as_the_rnn_section_says():
+    # rnn: "The uniform model needs log2 27 ~ 4.75 bits per character and
+    # the 5-gram model of lang-model, with perplexity 4.68, needs
+    # log2 4.68 ~ 2.23."
+    assert round(math.log2(27), 2) == 4.75
+    row = numbers_after(output('chapter_rnn/lang-model',
+                               'def ngram_perplexity('), '  5 ')
+    assert row[2:] == [4.68, 2.23]
+
+
+def decoding_table():
+    """{decoder: {'likelihood', 'repeated', 'distinct', 'book'}}."""
+    text = output('chapter_rnn/decoding', 'def measure(pieces):')
+    rows = {}
+    for line in text.strip().split('\n')[1:]:
+        m = outputs.re.match(r'^(.+?)\s+(-?[\d.]+)\s+(\d+)%\s+(\d+)%\s+'
+                             r'(\d+)%$', line)
+        assert m, line
+        rows[m.group(1)] = {
+            'likelihood': float(m.group(2)), 'repeated': int(m.group(3)),
+            'distinct': int(m.group(4)), 'book': int(m.group(5))}
+    return rows
+
+
+def test_decoding_reads_the_trained_lstm(measured):
+    # "The two perplexities agree. In bits per character ..., the model
+    # needs about two on text it has not seen: ... a probability of about
+    # 2^-2, a quarter."
+    text = output('chapter_rnn/decoding', 'val_ppl = gb.eval_perplexity(')
+    loaded, saved = numbers_after(text, 'val perplexity: loaded model')
+    bits, = numbers_after(text, 'bits per character:')
+    measured(val_ppl=loaded, bits=bits)
+    assert loaded == saved
+    assert abs(bits - math.log2(loaded)) <= 0.006
+    assert 1.8 < bits < 2.3 and 0.2 < 2 ** -bits < 0.3
+    # 'The log-likelihood of "traveller" after "the time ", printed first,
+    # is close to 0'
+    text = output('chapter_rnn/decoding', "print('%.2f' % repeated_ngrams(")
+    likelihood = float(text.split('\n')[0])
+    measured(traveller=likelihood)
+    assert -0.5 < likelihood < 0
+
+
+def test_greedy_decoding_loops_and_beam_width_one_is_greedy():
+    # "Given room, it falls into a loop, and both samples end by repeating
+    # the same few words over and over"
+    samples = output('chapter_rnn/decoding',
+                     'print(gb.predict_rnn_gluon(prefix, 100').split('\n')
+    samples = [s for s in samples if s]
+    assert len(samples) == 2
+    for sample in samples:
+        tail = sample[-60:]  # periodic, with a period of at most 30
+        assert any(tail[n:] == tail[:-n] for n in range(1, 31)), sample
+    # "Width 1 against greedy decoding": equal, in the book and the table.
+    text = output('chapter_rnn/decoding', 'beam_1 = predict_beam_search(')
+    assert text.split('\n')[:2] == ['width 1 equals greedy: True'] * 2
+    table = decoding_table()
+    assert table['beam, width 1'] == table['greedy']
+
+
+def test_decoders_as_the_text_says(measured):
+    table = decoding_table()
+    measured(**{name.replace(' ', '_').replace(',', '') + '_' + key: value
+                for name, row in table.items()
+                for key, value in row.items()})
+    assert list(table) == [
+        'held-out text', 'greedy', 'temperature 0.5', 'temperature 1.0',
+        'temperature 1.5', 'top-k, k = 5', 'top-p, p = 0.9', 'beam, width 1',
+        'beam, width 4', 'beam, width 8']
+    held = table['held-out text']
+    greedy = table['greedy']
+    beams = [table[f'beam, width {w}'] for w in (1, 4, 8)]
+    samplers = [table[name] for name in table
+                if name.startswith(('temperature', 'top-'))]
+    # "Greedy decoding and beam search write likely, repetitive text. The
+    # model finds their continuations more likely than the held-out text
+    # by about a bit per character or more, and nearly all of their words
+    # are words of the book; but more than half of their word 4-grams
+    # repeat an earlier one, and fewer than a third of their words are
+    # distinct."
+    for row in beams:
+        assert row['likelihood'] > held['likelihood'] + 0.8, row
+        assert row['book'] >= 95 and row['repeated'] > 50, row
+        assert row['distinct'] < 100 / 3, row
+    # "With width 4 and 8 its continuations are likelier under the model
+    # than greedy's, by a tenth of a bit per character or more, and they
+    # loop all the same."
+    for row in beams[1:]:
+        assert row['likelihood'] >= greedy['likelihood'] + 0.1, row
+    # "The samplers hardly repeat a word 4-gram, and most of their words
+    # are distinct; every sampler's continuations are less likely under
+    # the model than greedy's, and fewer of their words are words of the
+    # book."
+    for row in samplers:
+        assert row['repeated'] <= 3 and row['distinct'] > 50, row
+        assert row['likelihood'] < greedy['likelihood'], row
+        assert row['book'] < greedy['book'], row
+    # "From 0.5 to 1 to 1.5 the log-likelihood falls, the share of
+    # distinct words rises and the share of book words falls."
+    cold, warm, hot = (table[f'temperature {t}'] for t in
+                       ('0.5', '1.0', '1.5'))
+    assert cold['likelihood'] > warm['likelihood'] > hot['likelihood']
+    assert cold['distinct'] < warm['distinct'] < hot['distinct']
+    assert cold['book'] > warm['book'] > hot['book']
+    # "At temperature 1 the samples are about as likely under the model as
+    # the held-out text, within a quarter of a bit per character, and about
+    # as diverse ...; yet only about two thirds of their words are words of
+    # the book."
+    assert abs(warm['likelihood'] - held['likelihood']) < 0.25
+    assert abs(warm['distinct'] - held['distinct']) <= 10
+    assert held['book'] == 100 and 55 <= warm['book'] <= 78
+    # "Cutting off the tail makes their text likelier, with more words of
+    # the book, than sampling at temperature 1, and less likely, with
+    # fewer words of the book, than at temperature 0.5."
+    for name in ('top-k, k = 5', 'top-p, p = 0.9'):
+        row = table[name]
+        assert cold['likelihood'] > row['likelihood'] > warm['likelihood']
+        assert cold['book'] > row['book'] > warm['book'], name
