@@ -110,8 +110,9 @@ def test_scratch_text_on_the_two_samplers():
 
 
 def test_gluon_text_on_validation_perplexity(measured):
-    # "From epoch 10 on, the training perplexity falls by more than the
-    # validation perplexity does, and the gap between the two widens."
+    # "between the printed epochs 10 and 20, the training perplexity drops
+    # by more than the validation perplexity does, and the gap between the
+    # two widens."
     lines = final_lines('chapter_rnn/rnn-gluon',
                         'history = train_and_predict_rnn_gluon(')
     by_epoch = {int(e): (float(t), float(v)) for e, t, v, _ in lines}
@@ -137,15 +138,15 @@ def test_gluon_layer_is_the_scratch_rnn(measured):
 
 def test_rnn_beats_the_counting_model_on_the_same_characters(measured):
     # rnn-gluon: "Scored either way, the RNN is below the 4.68 of the
-    # 5-gram model, and the two ways differ by much less than that
-    # margin."
+    # 5-gram model, and the two ways of scoring differ by only a few
+    # hundredths." (0.04-0.05 over seeds 0-2)
     text = output('chapter_rnn/rnn-gluon', 'one_stream = ')
     streams_n, streams = numbers_after(text, '32 streams:')
     one_n, one = numbers_after(text, 'one stream:')
     measured(streams=streams, one_stream=one)
     assert (streams_n, one_n) == (16800, 17342)
     assert max(streams, one) < 4.68
-    assert abs(streams - one) < (4.68 - max(streams, one)) / 2
+    assert abs(streams - one) < 0.1
     # rnn-scratch: "Both are below the 4.68 of the best counting model"
     for name in ('random', 'consecutive'):
         *_, last = final_lines('chapter_rnn/rnn-scratch',
@@ -435,12 +436,15 @@ def test_bidirectional_model_collapses_and_cannot_write():
     assert uni_real / uni_all > 0.7 and bi_real / bi_all < 0.5
 
 
-def test_lstm_text_against_the_gru():
-    # "on this text also below the GRU ... a third more parameters than the
-    # GRU"
+def test_lstm_text_against_the_gru(measured):
+    # "Trained exactly like the GRU ..., it ends close to it, within a few
+    # tenths of a unit of perplexity ... with a third more parameters than
+    # the GRU". (LSTM below GRU by 0.13, 0.03, 0.09 on seeds 0-2: too
+    # close to claim as a rule.)
     rows = comparison_rows()
     gru, lstm = rows[('GRU', 'gluon')], rows[('LSTM', 'gluon')]
-    assert lstm['best8'] < gru['best8']
+    measured(lstm_minus_gru=lstm['best8'] - gru['best8'])
+    assert abs(lstm['best8'] - gru['best8']) < 0.3
     assert 1.25 < lstm['params'] / gru['params'] < 1.4
 
 
