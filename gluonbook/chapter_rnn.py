@@ -58,7 +58,7 @@ def plot_curves(curves, xlabel, ylabel, xscale='linear', yscale='linear',
 # --- chapter_rnn/sequence.md
 # Sequence Models
 def set_seed(seed=None):
-    """Seed Python's, NumPy's and MXNet's generators; return the seed."""
+    """Seed Python's, NumPy's and MXNet's generators (RNN_BOOK_SEED or 0)."""
     if seed is None:
         text = os.environ.get('RNN_BOOK_SEED', '0')
         if not text.isdigit():
@@ -68,7 +68,6 @@ def set_seed(seed=None):
     random.seed(seed)
     np.random.seed(seed)
     mx.random.seed(seed)
-    return seed
 
 
 set_seed()
@@ -754,6 +753,22 @@ def predict_sample(prefix, num_chars, model, vocab_size, ctx, idx_to_char,
 
 # --- chapter_rnn/decoding.md
 # Decoding: Greedy Search, Sampling and Beam Search
+def predict_top_k(prefix, num_chars, model, vocab_size, ctx, idx_to_char,
+                  char_to_idx, k):
+    """Return prefix followed by num_chars characters drawn from the top k."""
+    return gb.predict_sample(prefix, num_chars, model, vocab_size, ctx,
+                             idx_to_char, char_to_idx, k=k)
+
+
+def predict_top_p(prefix, num_chars, model, vocab_size, ctx, idx_to_char,
+                  char_to_idx, p):
+    """Return prefix followed by num_chars nucleus-sampled characters."""
+    return gb.predict_sample(prefix, num_chars, model, vocab_size, ctx,
+                             idx_to_char, char_to_idx, p=p)
+
+
+# --- chapter_rnn/decoding.md
+# Decoding: Greedy Search, Sampling and Beam Search
 def predict_beam_search(prefix, num_chars, model, vocab_size, ctx,
                         idx_to_char, char_to_idx, beam_width):
     """Return prefix followed by the best of beam_width beams."""
@@ -834,5 +849,7 @@ __all__ = [
     'top_k_probs',
     'top_p_probs',
     'predict_sample',
+    'predict_top_k',
+    'predict_top_p',
     'predict_beam_search',
 ]
