@@ -239,6 +239,7 @@ def bidirectional_rnn():
         f.arrow((b - 12, 150), (a + 57, 150))
     f.arrow((412, 215), (500, 215), dashed=True)
     f.arrow((500, 150), (447, 150), dashed=True)
+    f.arrow((117, 150), (30, 150), dashed=True)
     f.text(490, 232, 'forward', 12, italic=False)
     f.text(490, 170, 'backward', 12, italic=False)
     return f
