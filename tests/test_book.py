@@ -297,9 +297,10 @@ def summary_line(section, snippet, label):
 
 
 def test_scratch_and_gluon_gated_models_learn_alike(measured):
-    # gru, lstm: Gluon trains on "more than twice as many characters per
-    # second", by the factor printed on the last line (2.5-2.9 over seeds
-    # 0-2 on one machine; 2.4-3.4 on another, measured as means).
+    # gru, lstm: Gluon trains on "well over one and a half times as many
+    # characters per second", by the factor printed on the last line
+    # (GRU 2.0-2.7, LSTM 2.6-2.9 over our builds; 2.4-3.4 on another
+    # machine, measured as means; "more than twice" failed once, at 2.0).
     # (After 3 epochs the two need not be close: one seed left Gluon's GRU
     # at 11.5 against 5.1; the text says so and claims no closeness.)
     for section, name in [('gru', 'GRU'), ('lstm', 'LSTM')]:
@@ -315,7 +316,7 @@ def test_scratch_and_gluon_gated_models_learn_alike(measured):
         g = summary_line(f'chapter_rnn/{section}', 'gb.print_summary(',
                          f'{name}, gluon')
         assert abs(speedup - g[4] / s[4]) < 0.06, (speedup, g[4] / s[4])
-        assert speedup > 2, (section, speedup)
+        assert speedup >= 1.6, (section, speedup)
 
 
 def test_gluon_lstm_is_the_scratch_lstm_and_the_grus_differ(measured):
