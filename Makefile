@@ -78,7 +78,7 @@ lab: html  ## JupyterLab on the readers' notebooks at 127.0.0.1:8888 (LAB_PORT)
 
 SEEDS ?= 1 2
 robustness: check-lib  ## rebuild with SEEDS (1 2) into _build/seed*/, check claims
-	cd build && $(PY) robustness.py $(SEEDS)
+	$(PY) build/robustness.py $(SEEDS)
 
 bench: $(STAMP)  ## training throughput of every model (PyTorch rows if installed)
 	$(PY) build/bench.py
