@@ -40,7 +40,7 @@ $(STAMP): requirements.txt
 	ln -sf $$($(PY) -c 'import os, pypandoc; print(os.path.join( \
 		os.path.dirname(pypandoc.__file__), "files", "pandoc"))') $(BIN)/pandoc
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
-	$(PY) -c 'import mxnet, d2lbook, pkg_resources'
+	$(PY) -c 'import mxnet, torch, d2lbook, pkg_resources'
 	touch $@
 
 browser:  ## install Debian's chromium for the HTML tests (needs root)
@@ -49,7 +49,7 @@ browser:  ## install Debian's chromium for the HTML tests (needs root)
 	    'chromium: sudo apt-get install chromium' >&2; exit 1; }; \
 	  apt-get update -qq && apt-get install -y -qq chromium; }
 
-lib: $(STAMP)  ## regenerate gluonbook/ from the chapter's #@save cells
+lib: $(STAMP)  ## regenerate gluonbook/ (both tabs) from the #@save cells
 	$(PY) build/make_lib.py
 
 check-lib: $(STAMP)  ## fail if gluonbook/ differs from the chapter
@@ -58,11 +58,11 @@ check-lib: $(STAMP)  ## fail if gluonbook/ differs from the chapter
 figures:  ## redraw the structure figures img/*.svg
 	$(PY) build/make_figures.py
 
-eval: check-lib  ## execute every section that changed into _build/eval
+eval: check-lib  ## run the sections that changed, both tabs, into _build/eval*
 	$(PY) build/evaluate.py
 
-html: eval  ## build the HTML book into _build/html
-	$(BIN)/d2lbook build html
+html: eval  ## build the HTML book (both tabs) into _build/html
+	$(BIN)/d2lbook build html --tab all
 	$(PY) build/finish_html.py
 	@echo 'open _build/html/index.html'
 

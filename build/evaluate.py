@@ -1,12 +1,21 @@
-"""Execute the book's sections into notebooks under _build/eval.
+"""Execute the book's sections, in both tabs, into notebooks under _build.
 
 d2lbook would evaluate them too, but it runs two notebooks at once on two
 CPU workers (so timings printed by one section depend on the other), it
 decides what is stale from file times only (so a changed gluonbook does
 not re-run the sections that import it), and it reports a failing cell
-without naming it. This script runs before `d2lbook build html`:
+without naming it. This script runs before `d2lbook build html --tab all`, which merges the
+two tabs' notebooks into one page each:
 
-* sections run one at a time, in book order;
+* each section is split into its tabs as d2lbook splits it (cells marked
+  `#@tab pytorch` or `#@tab all`, `:begin_tab:` blocks); the mxnet tab
+  (the default) goes to _build/eval, the PyTorch tab to _build/eval_pytorch;
+* sections run one at a time, in book order, each in both tabs;
+* a PyTorch notebook runs in a kernel where `import mxnet` fails, so the
+  PyTorch tab is known to run without MXNet;
+* both tabs save training histories and parameters into one results/
+  folder (eval_pytorch's results/ links to eval's), so that a section can
+  set the frameworks side by side;
 * a section is re-run when its code cells, gluonbook or the data changed,
   or, for a section that reads training histories or model parameters
   saved by earlier ones (`gb.load_history`, `gb.load_params`), when one
@@ -21,8 +30,8 @@ without naming it. This script runs before `d2lbook build html`:
   removes that section's old notebook, rst and html so that nothing stale
   looks current.
 
-    python build/evaluate.py [SECTION.md ...]
-    python build/evaluate.py --seed 1   # into _build/seed1/eval
+    python build/evaluate.py [--tab TAB] [SECTION.md ...]
+    python build/evaluate.py --seed 1   # into _build/seed1/eval{,_pytorch}
 
 With --seed N the notebooks run with RNN_BOOK_SEED=N, which `gb.set_seed`
 reads, and go to a folder of their own: `make robustness` checks the
@@ -42,30 +51,34 @@ import time
 from make_lib import ROOT, book_order
 
 BUILD = os.path.join(ROOT, '_build')
-EVAL_DIR = os.path.join(BUILD, 'eval')
+EVAL_DIR = os.path.join(BUILD, 'eval')  # the default tab's; see eval_dir()
+TABS = ['mxnet', 'pytorch']  # as config.ini's `tabs`; the first is default
 SEED_VARIABLE = 'RNN_BOOK_SEED'
 # Copied next to the notebooks, so `sys.path.insert(0, '..')` finds them.
 RESOURCES = ['gluonbook/__init__.py', 'gluonbook/chapter_rnn.py',
-             'data/timemachine.txt']
+             'gluonbook/torch.py', 'data/timemachine.txt']
 CELL_TIMEOUT = 20 * 60  # seconds, the same limit d2lbook uses
 ANSI_COLOR = re.compile(r'\x1b\[[0-9;]*m')
-# The fence line (with its tab, if any) and the source of each code cell.
-CODE_CELL = re.compile(r'^```\{\.python \.input[^\n]*\n.*?^```',
-                       re.MULTILINE | re.DOTALL)
 SLOW_CELL = 10  # seconds; a cell that takes longer is reported
+
+
+def eval_dir(tab):
+    """Where a tab's notebooks go: _build/eval, _build/eval_pytorch."""
+    return EVAL_DIR if tab == TABS[0] else f'{EVAL_DIR}_{tab}'
 
 
 def results_of(md_file):
     """The saved histories (gb.load_history) and model parameters
-    (gb.load_params) that a section reads."""
+    (gb.load_params) that a section reads, in either tab."""
     with open(os.path.join(ROOT, md_file)) as f:
         text = f.read()
     folder = os.path.join(os.path.dirname(target_of(md_file)), 'results')
     paths = []
-    for call, pattern in [('gb.load_history(', '*.json'),
-                          ('gb.load_params(', '*.params')]:
+    for call, patterns in [('gb.load_history(', ['*.json']),
+                           ('gb.load_params(', ['*.params', '*.pt'])]:
         if call in text:
-            paths += glob.glob(os.path.join(folder, pattern))
+            for pattern in patterns:
+                paths += glob.glob(os.path.join(folder, pattern))
     return sorted(paths)
 
 
@@ -74,12 +87,24 @@ def eval_dir_for_seed(seed):
     return os.path.join(BUILD, f'seed{seed}', 'eval')
 
 
-def content_hash(md_file):
-    """Hash a section's code together with everything its cells read."""
-    sha1 = hashlib.sha1()
+def tab_notebook(md_file, tab):
+    """A section's cells of one tab, as d2lbook splits them; None if the
+    section has code but none for this tab."""
+    from d2lbook import notebook
+
     with open(os.path.join(ROOT, md_file)) as f:
-        code = '\n'.join(CODE_CELL.findall(f.read()))
-    sha1.update(md_file.encode() + b'\0' + code.encode() + b'\0')
+        nb = notebook.read_markdown(f.read())
+    nb = notebook.split_markdown_cell(nb)
+    return notebook.get_tab_notebook(nb, tab, TABS[0])
+
+
+def content_hash(md_file, tab=TABS[0], nb=None):
+    """Hash a tab's code together with everything its cells read."""
+    if nb is None:
+        nb = tab_notebook(md_file, tab)
+    sha1 = hashlib.sha1()
+    code = '\n'.join(c.source for c in nb.cells if c.cell_type == 'code')
+    sha1.update(f'{md_file}:{tab}'.encode() + b'\0' + code.encode() + b'\0')
     for name in RESOURCES:
         with open(os.path.join(ROOT, name), 'rb') as f:
             sha1.update(name.encode() + b'\0' + f.read() + b'\0')
@@ -91,12 +116,12 @@ def content_hash(md_file):
     return sha1.hexdigest()
 
 
-def target_of(md_file):
-    return os.path.join(EVAL_DIR, md_file[:-len('.md')] + '.ipynb')
+def target_of(md_file, tab=TABS[0]):
+    return os.path.join(eval_dir(tab), md_file[:-len('.md')] + '.ipynb')
 
 
-def is_current(md_file, digest):
-    target = target_of(md_file)
+def is_current(md_file, digest, tab=TABS[0]):
+    target = target_of(md_file, tab)
     if not os.path.exists(target):
         return False
     with open(target) as f:
@@ -111,20 +136,20 @@ def is_current(md_file, digest):
     return True
 
 
-def refresh_text(md_file):
-    """Put a section's current prose into its notebook, keeping outputs.
+def refresh_text(md_file, tab=TABS[0], new=None):
+    """Put a section's current prose into its tab's notebook, keeping the
+    outputs.
 
-    Called for a section whose code is unchanged; returns True if the
-    notebook was rewritten.
+    Called with the tab's cells (new) of a section whose code is
+    unchanged; returns True if the notebook was rewritten.
     """
     import nbformat
-    from d2lbook import notebook
 
-    target = target_of(md_file)
+    if new is None:
+        new = tab_notebook(md_file, tab)
+    target = target_of(md_file, tab)
     with open(target) as f:
         old = nbformat.read(f, as_version=4)
-    with open(os.path.join(ROOT, md_file)) as f:
-        new = notebook.read_markdown(f.read())
     old_code = [c for c in old.cells if c.cell_type == 'code']
     new_code = [c for c in new.cells if c.cell_type == 'code']
     if [c.source for c in old_code] != [c.source for c in new_code]:
@@ -134,28 +159,54 @@ def refresh_text(md_file):
         new_cell.outputs = old_cell.outputs
         new_cell.execution_count = old_cell.execution_count
     new.metadata = old.metadata
-    if [(c.cell_type, c.source) for c in new.cells] == [
-            (c.cell_type, c.source) for c in old.cells]:
+    if [(c.cell_type, c.source, c.metadata) for c in new.cells] == [
+            (c.cell_type, c.source, c.metadata) for c in old.cells]:
         return False
     write_atomically(new, target)
     return True
 
 
 def copy_resources():
-    for name in RESOURCES:
-        target = os.path.join(EVAL_DIR, name)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        shutil.copyfile(os.path.join(ROOT, name), target)
+    for tab in TABS:
+        for name in RESOURCES:
+            target = os.path.join(eval_dir(tab), name)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.copyfile(os.path.join(ROOT, name), target)
+    # One results/ folder for both tabs: eval_pytorch's links to eval's.
+    for folder in {os.path.dirname(f) for f in book_order()}:
+        shared = os.path.join(EVAL_DIR, folder, 'results')
+        os.makedirs(shared, exist_ok=True)
+        for tab in TABS[1:]:
+            link = os.path.join(eval_dir(tab), folder, 'results')
+            os.makedirs(os.path.dirname(link), exist_ok=True)
+            if not os.path.islink(link):
+                if os.path.isdir(link):
+                    shutil.rmtree(link)
+                os.symlink(os.path.relpath(shared, os.path.dirname(link)),
+                           link)
 
 
-def remove_stale(md_file):
-    """Remove every built file of a section that failed."""
+def remove_stale(md_file, tab=TABS[0]):
+    """Remove every built file of a section whose tab failed."""
     stem = md_file[:-len('.md')]
-    for pattern in [f'eval/{stem}.ipynb', f'rst/{stem}.rst',
-                    f'html/{stem}.html', f'html/{stem}.ipynb',
-                    f'ipynb/{stem}.ipynb']:
-        for path in glob.glob(os.path.join(BUILD, pattern)):
+    patterns = [f'html/{stem}.html', f'html/{stem}.ipynb',
+                f'rst/{stem}.rst', f'rst_all/{stem}.rst',
+                f'eval_all/{stem}.ipynb', f'ipynb/{stem}.ipynb']
+    for path in [target_of(md_file, tab)] + [
+            p for pattern in patterns
+            for p in glob.glob(os.path.join(BUILD, pattern))]:
+        if os.path.exists(path):
             os.remove(path)
+
+
+def without_mxnet(folder):
+    """A folder that, first on PYTHONPATH, makes `import mxnet` fail."""
+    package = os.path.join(folder, 'no-mxnet', 'mxnet')
+    os.makedirs(package, exist_ok=True)
+    with open(os.path.join(package, '__init__.py'), 'w') as f:
+        f.write('raise ImportError("mxnet is not available to the PyTorch '
+                'tab: its notebooks must run without it")\n')
+    return os.path.dirname(package)
 
 
 def describe(cell):
@@ -193,7 +244,7 @@ class Progress:
                 print(f'{self.where()}  {line}', flush=True)
 
 
-def run_cells(nb, md_file, progress=None):
+def run_cells(nb, md_file, tab, progress=None):
     """Execute the cells of nb in place; raise RuntimeError on an error."""
     # Imported here, when a section runs: they take seconds to import, and
     # a build with nothing to run should not wait for them.
@@ -207,18 +258,23 @@ def run_cells(nb, md_file, progress=None):
                 progress.text(msg['content']['text'])
             return super().output(outs, msg, display_id, cell_index)
 
-    workdir = os.path.dirname(target_of(md_file))
+    workdir = os.path.dirname(target_of(md_file, tab))
     # Local sockets (IPC) rather than TCP on localhost: nothing to listen
     # on, and no kernel warning about unencrypted TCP in every section.
     # The socket files' path must be absolute: the kernel runs in workdir.
     folder = tempfile.mkdtemp(prefix='rnn-book-kernel-')
     km = KernelManager(kernel_name='python3', transport='ipc',
                        ip=os.path.join(folder, 'kernel'))
+    env = dict(os.environ)
+    if tab != TABS[0]:
+        env['PYTHONPATH'] = os.pathsep.join(
+            [without_mxnet(folder)] + env.get('PYTHONPATH', '').split(
+                os.pathsep)).rstrip(os.pathsep)
     client = Client(nb, km=km, timeout=CELL_TIMEOUT,
                     kernel_name='python3',
                     resources={'metadata': {'path': workdir}})
     try:
-        with client.setup_kernel():
+        with client.setup_kernel(env=env):
             for index, cell in enumerate(nb.cells):
                 if progress:
                     progress.cell_started(index)
@@ -237,16 +293,14 @@ def run_cells(nb, md_file, progress=None):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def execute(md_file, show_progress=False):
-    """Run one section; return its notebook or raise RuntimeError."""
-    from d2lbook import notebook
-
-    with open(os.path.join(ROOT, md_file)) as f:
-        nb = notebook.read_markdown(f.read())
-    os.makedirs(os.path.dirname(target_of(md_file)), exist_ok=True)
+def execute(md_file, tab=TABS[0], show_progress=False, nb=None):
+    """Run one section's tab; return its notebook or raise RuntimeError."""
+    if nb is None:
+        nb = tab_notebook(md_file, tab)
+    os.makedirs(os.path.dirname(target_of(md_file, tab)), exist_ok=True)
     nb.metadata['language_info'] = {'name': 'python'}
     if any(cell.cell_type == 'code' for cell in nb.cells):
-        run_cells(nb, md_file, Progress(nb) if show_progress else None)
+        run_cells(nb, md_file, tab, Progress(nb) if show_progress else None)
     for cell in nb.cells:
         # The HTML shows stdout only; keep what cells print to stderr.
         for out in cell.get('outputs', []):
@@ -264,12 +318,45 @@ def write_atomically(nb, target):
     os.replace(tmp, target)
 
 
+def evaluate(md_file, tab, force=False):
+    """Run one section's tab unless its notebook is current."""
+    name = f'{md_file} [{tab}]'
+    nb = tab_notebook(md_file, tab)
+    if nb is None:
+        # Like d2lbook: a section with code but none for this tab has no
+        # notebook in it (the tests require every section in both).
+        print(f'evaluate: {name}: no cells for this tab')
+        if os.path.exists(target_of(md_file, tab)):
+            os.remove(target_of(md_file, tab))
+        return
+    digest = content_hash(md_file, tab, nb)
+    if not force and is_current(md_file, digest, tab):
+        if refresh_text(md_file, tab, nb):
+            print(f'evaluate: {name}: new text, same code and outputs')
+        else:
+            print(f'evaluate: {name} is up to date')
+        return
+    print(f'evaluate: running {name} ...', flush=True)
+    start = time.time()
+    try:
+        nb = execute(md_file, tab, show_progress=True, nb=nb)
+    except RuntimeError as e:
+        remove_stale(md_file, tab)
+        sys.exit(f'evaluate: FAILED [{tab}] {e}')
+    nb.metadata['build'] = {'source_sha1': digest}
+    write_atomically(nb, target_of(md_file, tab))
+    print(f'evaluate: {name} done in {time.time() - start:.0f} s',
+          flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('sections', nargs='*',
                         help='only these .md files (default: all, in order)')
     parser.add_argument('--force', action='store_true',
                         help='re-run even the sections that are current')
+    parser.add_argument('--tab', choices=TABS + ['all'], default='all',
+                        help='run only this tab (default: all)')
     parser.add_argument('--seed', type=int,
                         help=f'run with {SEED_VARIABLE}=SEED into '
                         '_build/seed<SEED>/eval')
@@ -286,27 +373,12 @@ def main():
     if args.sections:
         sections = [os.path.relpath(os.path.abspath(s), ROOT)
                     for s in args.sections]
+    tabs = TABS if args.tab == 'all' else [args.tab]
     copy_resources()
     total = time.time()
     for md_file in sections:
-        digest = content_hash(md_file)
-        if not args.force and is_current(md_file, digest):
-            if refresh_text(md_file):
-                print(f'evaluate: {md_file}: new text, same code and outputs')
-            else:
-                print(f'evaluate: {md_file} is up to date')
-            continue
-        print(f'evaluate: running {md_file} ...', flush=True)
-        start = time.time()
-        try:
-            nb = execute(md_file, show_progress=True)
-        except RuntimeError as e:
-            remove_stale(md_file)
-            sys.exit(f'evaluate: FAILED {e}')
-        nb.metadata['build'] = {'source_sha1': digest}
-        write_atomically(nb, target_of(md_file))
-        print(f'evaluate: {md_file} done in {time.time() - start:.0f} s',
-              flush=True)
+        for tab in tabs:
+            evaluate(md_file, tab, args.force)
     print(f'evaluate: finished in {time.time() - total:.0f} s')
 
 

@@ -1,10 +1,17 @@
-"""Generate gluonbook/chapter_rnn.py from the chapter's ``#@save`` cells.
+"""Generate gluonbook/'s modules from the chapter's ``#@save`` cells.
 
-A code cell whose first line is ``#@save`` is copied whole, in book order
-(the order of the ``toc`` blocks in index.md and chapter_rnn/index.md), under
-a comment naming the section it came from.
+The book has two tabs (d2lbook's tab mode): a code cell with no ``#@tab``
+line belongs to the default tab, mxnet; a cell whose first line is
+``#@tab pytorch`` to the PyTorch tab; ``#@tab all`` to both. A cell whose
+first line (after its ``#@tab`` line, if any) is ``#@save`` is copied whole,
+in book order (the order of the ``toc`` blocks in index.md and
+chapter_rnn/index.md), under a comment naming the section it came from,
+into the module of each tab it belongs to:
 
-    python build/make_lib.py          # rewrite the generated module
+    mxnet    gluonbook/chapter_rnn.py   (import gluonbook as gb)
+    pytorch  gluonbook/torch.py         (from gluonbook import torch as gb)
+
+    python build/make_lib.py          # rewrite the generated modules
     python build/make_lib.py --check  # fail, naming definitions, on drift
 """
 import argparse
@@ -14,12 +21,15 @@ import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LIB_FILE = os.path.join('gluonbook', 'chapter_rnn.py')
+TABS = ['mxnet', 'pytorch']  # the first is the default tab
+LIB_FILES = {'mxnet': os.path.join('gluonbook', 'chapter_rnn.py'),
+             'pytorch': os.path.join('gluonbook', 'torch.py')}
 SAVE_MARK = '#@save'
+TAB_MARK = re.compile(r'^# *@tab +([\w, ]+)$')
 CELL = re.compile(r'^```\{\.python \.input[^}]*\}\n(.*?)^```$',
                   re.MULTILINE | re.DOTALL)
 TOC = re.compile(r'^```toc\n(.*?)^```$', re.MULTILINE | re.DOTALL)
-HEADER = '''\
+HEADERS = {'mxnet': '''\
 # Generated from chapter_rnn/ by build/make_lib.py: edit the chapter, not
 # this file. Each block below is a `#@save` cell, in book order.
 """The helpers that the RNN chapter saves for later sections."""
@@ -27,7 +37,16 @@ import sys
 
 # Saved code calls other helpers as `gb.name`, exactly as the book does.
 gb = sys.modules[__name__]
-'''
+''', 'pytorch': '''\
+# Generated from chapter_rnn/ by build/make_lib.py: edit the chapter, not
+# this file. Each block below is a `#@save` cell of the PyTorch tab (or of
+# both tabs), in book order. It never imports mxnet.
+"""The PyTorch helpers that the RNN chapter saves for later sections."""
+import sys
+
+# Saved code calls other helpers as `gb.name`, exactly as the book does.
+gb = sys.modules[__name__]
+'''}
 
 
 def book_order(index='index.md'):
@@ -55,30 +74,43 @@ def section_title(text):
     return ''
 
 
-def saved_cells(md_file):
-    """Yield the source of each `#@save` cell of one section."""
+def cell_tabs(lines):
+    """The tabs a code cell belongs to, and its lines without the mark."""
+    m = TAB_MARK.match(lines[0].strip()) if lines else None
+    if not m:
+        return [TABS[0]], lines
+    tabs = [t.strip() for t in m.group(1).split(',')]
+    unknown = [t for t in tabs if t not in TABS + ['all']]
+    if unknown:
+        sys.exit(f'make_lib: unknown tab {unknown[0]!r} in {lines[0]!r}')
+    return (TABS if tabs == ['all'] else tabs), lines[1:]
+
+
+def saved_cells(md_file, tab=TABS[0]):
+    """Yield the source of each `#@save` cell of one section and tab."""
     with open(os.path.join(ROOT, md_file)) as f:
         text = f.read()
     for source in CELL.findall(text):
-        lines = source.rstrip('\n').split('\n')
-        if lines[0].strip() == SAVE_MARK:
+        tabs, lines = cell_tabs(source.rstrip('\n').split('\n'))
+        if tab in tabs and lines and lines[0].strip() == SAVE_MARK:
             yield '\n'.join(lines[1:]).strip('\n')
 
 
-def generate():
-    """Return the text of the generated module."""
+def generate(tab=TABS[0]):
+    """Return the text of one tab's generated module."""
     blocks, names = [], []
     for md_file in book_order():
         with open(os.path.join(ROOT, md_file)) as f:
             title = section_title(f.read())
-        for source in saved_cells(md_file):
+        for source in saved_cells(md_file, tab):
             blocks.append(f'# --- {md_file}\n# {title}\n{source}\n')
             names += public_names(source)
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
-        sys.exit(f'make_lib: saved more than once: {", ".join(dup)}')
+        sys.exit(f'make_lib: {tab} tab: saved more than once: '
+                 f'{", ".join(dup)}')
     all_names = ''.join(f'    {n!r},\n' for n in names)
-    return (HEADER + '\n\n' + '\n\n'.join(blocks) +
+    return (HEADERS[tab] + '\n\n' + '\n\n'.join(blocks) +
             f'\n\n__all__ = [\n{all_names}]\n')
 
 
@@ -107,27 +139,32 @@ def definitions(text):
     return result
 
 
-def check(path):
-    expected = generate()
+def check(tab, path=None):
+    """Return True if tab's module (or path) matches the chapter; print what
+    differs."""
+    expected = generate(tab)
+    lib_file = LIB_FILES[tab]
     try:
-        with open(path) as f:
+        with open(path or os.path.join(ROOT, lib_file)) as f:
             actual = f.read()
     except FileNotFoundError:
-        sys.exit(f'check-lib: {LIB_FILE} is missing; run `make lib`')
+        print(f'check-lib: {lib_file} is missing; run `make lib`')
+        return False
     if actual == expected:
-        print(f'check-lib: {LIB_FILE} matches the chapter')
-        return
+        print(f'check-lib: {lib_file} matches the chapter')
+        return True
     new, old = definitions(expected), definitions(actual)
     differ = sorted(n for n in new.keys() | old.keys()
                     if new.get(n) != old.get(n))
     for name in differ:
         state = ('only in the chapter' if name not in old else
                  'only in gluonbook' if name not in new else 'differs')
-        print(f'check-lib: {name}: {state}')
+        print(f'check-lib: {lib_file}: {name}: {state}')
     if not differ:
-        print('check-lib: no definition differs, but the text does '
-              '(order, comments or blank lines)')
-    sys.exit(f'check-lib: {LIB_FILE} is out of date; run `make lib`')
+        print(f'check-lib: {lib_file}: no definition differs, but the text '
+              'does (order, comments or blank lines)')
+    print(f'check-lib: {lib_file} is out of date; run `make lib`')
+    return False
 
 
 def main():
@@ -135,13 +172,16 @@ def main():
     parser.add_argument('--check', action='store_true',
                         help='compare instead of writing')
     args = parser.parse_args()
-    path = os.path.join(ROOT, LIB_FILE)
     if args.check:
-        check(path)
-    else:
-        with open(path, 'w') as f:
-            f.write(generate())
-        print(f'make_lib: wrote {LIB_FILE}')
+        # Check every tab before failing, so one run names all drift.
+        if not all([check(tab) for tab in TABS]):
+            sys.exit(1)
+        return
+    texts = {tab: generate(tab) for tab in TABS}  # fail before writing
+    for tab, text in texts.items():
+        with open(os.path.join(ROOT, LIB_FILES[tab]), 'w') as f:
+            f.write(text)
+        print(f'make_lib: wrote {LIB_FILES[tab]}')
 
 
 if __name__ == '__main__':

@@ -1,9 +1,39 @@
 """gluonbook: the helpers that the RNN chapter saves for later sections.
 
-Everything public comes from ``chapter_rnn.py``, which is generated from the
-chapter's ``#@save`` cells by ``make lib``.
+Two modules, both generated from the chapter's ``#@save`` cells by
+``make lib``:
+
+* ``chapter_rnn.py``, the MXNet (Gluon) tab's helpers, which this package
+  exports: ``import gluonbook as gb; gb.rnn(...)``, as in gluonbook 0.8;
+* ``torch.py``, the PyTorch tab's: ``from gluonbook import torch as gb``.
+
+The MXNet module is imported on first use of one of its names, so that
+importing ``gluonbook.torch`` never imports mxnet.
 """
-from .chapter_rnn import *  # noqa: F401,F403
-from .chapter_rnn import __all__  # noqa: F401
+import importlib
 
 __version__ = '0.9.0'
+_SUBMODULES = ('chapter_rnn', 'torch')
+
+
+def _mxnet_helpers():
+    return importlib.import_module('.chapter_rnn', __name__)
+
+
+def __getattr__(name):
+    # Also called for `__all__`, by `from gluonbook import *`.
+    if name.startswith('__') and name != '__all__':
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    if name in _SUBMODULES:
+        # `from gluonbook import torch` asks for the attribute first.
+        return importlib.import_module('.' + name, __name__)
+    module = _mxnet_helpers()
+    try:
+        return getattr(module, name)
+    except AttributeError:
+        raise AttributeError(
+            f'module {__name__!r} has no attribute {name!r}') from None
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_mxnet_helpers().__all__))

@@ -11,8 +11,9 @@ import evaluate  # noqa: E402
 import make_lib  # noqa: E402
 
 
-def test_generated_library_matches_the_chapter(capsys):
-    make_lib.check(os.path.join(ROOT, make_lib.LIB_FILE))
+@pytest.mark.parametrize('tab', make_lib.TABS)
+def test_generated_library_matches_the_chapter(tab, capsys):
+    assert make_lib.check(tab)
     assert 'matches the chapter' in capsys.readouterr().out
 
 
@@ -22,10 +23,10 @@ def test_drift_is_reported_by_definition(tmp_path, capsys):
     assert drifted != text
     path = tmp_path / 'chapter_rnn.py'
     path.write_text(drifted)
-    with pytest.raises(SystemExit, match='out of date'):
-        make_lib.check(str(path))
-    assert capsys.readouterr().out.strip() == (
-        'check-lib: grad_clipping: differs')
+    assert not make_lib.check('mxnet', str(path))
+    assert capsys.readouterr().out.strip().splitlines() == [
+        'check-lib: gluonbook/chapter_rnn.py: grad_clipping: differs',
+        'check-lib: gluonbook/chapter_rnn.py is out of date; run `make lib`']
 
 
 def test_saved_cells_come_in_book_order():
@@ -119,7 +120,7 @@ def test_a_section_is_rerun_exactly_when_its_inputs_change(tmp_path,
     assert evaluate.is_current(md, evaluate.content_hash(md))
     assert evaluate.refresh_text(md)
     refreshed = nbformat.read(evaluate.target_of(md), as_version=4)
-    assert refreshed.cells[-1].source == 'More text.'
+    assert refreshed.cells[-1].source.strip() == 'More text.'
     assert refreshed.cells[1].outputs[0]['data']['text/plain'] == '2'
     assert not evaluate.refresh_text(md)  # nothing new the second time
 
@@ -129,15 +130,18 @@ def test_a_section_is_rerun_exactly_when_its_inputs_change(tmp_path,
 
 def test_a_failed_section_leaves_no_stale_output(tmp_path, monkeypatch):
     monkeypatch.setattr(evaluate, 'BUILD', str(tmp_path))
-    built = ['eval/chapter_rnn/x.ipynb', 'rst/chapter_rnn/x.rst',
+    monkeypatch.setattr(evaluate, 'EVAL_DIR', str(tmp_path / 'eval'))
+    built = ['eval/chapter_rnn/x.ipynb', 'eval_pytorch/chapter_rnn/x.ipynb',
+             'eval_all/chapter_rnn/x.ipynb', 'rst_all/chapter_rnn/x.rst',
              'html/chapter_rnn/x.html', 'html/chapter_rnn/x.ipynb',
              'html/chapter_rnn/y.html']
     for name in built:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text('old')
-    evaluate.remove_stale('chapter_rnn/x.md')
+    evaluate.remove_stale('chapter_rnn/x.md', 'pytorch')
     left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob('*.*'))
-    assert left == ['html/chapter_rnn/y.html']
+    # The other tab's notebook is still current.
+    assert left == ['eval/chapter_rnn/x.ipynb', 'html/chapter_rnn/y.html']
 
 
 def test_only_reading_sections_depend_on_saved_histories():
@@ -175,3 +179,32 @@ def test_a_section_that_loads_parameters_reruns_when_they_change(tmp_path):
     (results / 'm.params').write_bytes(b'2')
     assert evaluate.content_hash(str(reader)) != reader_digest
     assert evaluate.content_hash(str(writer)) == writer_digest
+
+
+def test_each_tab_runs_its_own_cells_and_pytorch_has_no_mxnet(tmp_path):
+    section = tmp_path / 'tabs.md'
+    section.write_text(
+        '# T\n\nShared text.\n\n:begin_tab:`mxnet`\nGluon text.\n:end_tab:'
+        '\n\n:begin_tab:`pytorch`\nPyTorch text.\n:end_tab:\n\n'
+        '```{.python .input  n=1}\nimport mxnet\nprint("mx")\n```\n\n'
+        '```{.python .input  n=1}\n#@tab pytorch\nprint("pt")\n```\n\n'
+        '```{.python .input  n=2}\n#@tab all\nprint("both")\n```\n')
+    md = str(section)
+    outputs = {}
+    for tab in evaluate.TABS:
+        nb = evaluate.execute(md, tab)
+        text = '\n'.join(c.source for c in nb.cells
+                         if c.cell_type == 'markdown')
+        assert 'Shared text.' in text
+        assert ('Gluon text.' in text) == (tab == 'mxnet')
+        assert ('PyTorch text.' in text) == (tab == 'pytorch')
+        outputs[tab] = [o['text'] for c in nb.cells
+                        if c.cell_type == 'code' for o in c.outputs]
+    assert outputs == {'mxnet': ['mx\n', 'both\n'],
+                       'pytorch': ['pt\n', 'both\n']}
+    # The PyTorch tab's kernel cannot import mxnet, so it is known to run
+    # without it.
+    section.write_text('# T\n\n```{.python .input}\n#@tab pytorch\n'
+                       'import mxnet\n```\n')
+    with pytest.raises(RuntimeError, match='mxnet is not available'):
+        evaluate.execute(md, 'pytorch')
