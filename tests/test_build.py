@@ -208,3 +208,22 @@ def test_each_tab_runs_its_own_cells_and_pytorch_has_no_mxnet(tmp_path):
                        'import mxnet\n```\n')
     with pytest.raises(RuntimeError, match='mxnet is not available'):
         evaluate.execute(md, 'pytorch')
+
+
+def test_a_tab_reruns_for_its_own_module_only(tmp_path, monkeypatch):
+    section = tmp_path / 'section.md'
+    section.write_text('# S\n\n```{.python .input}\n1\n```\n\n'
+                       '```{.python .input}\n#@tab pytorch\n2\n```\n')
+    modules = {}
+    for name in ['gluonbook/chapter_rnn.py', 'gluonbook/torch.py']:
+        modules[name] = tmp_path / name
+        modules[name].parent.mkdir(exist_ok=True)
+        modules[name].write_text('x = 1\n')
+    monkeypatch.setattr(evaluate, 'ROOT', str(tmp_path))
+    monkeypatch.setattr(evaluate, 'RESOURCES', list(modules))
+    md = str(section)
+    before = {tab: evaluate.content_hash(md, tab) for tab in evaluate.TABS}
+    modules['gluonbook/torch.py'].write_text('x = 2\n')
+    after = {tab: evaluate.content_hash(md, tab) for tab in evaluate.TABS}
+    assert after['mxnet'] == before['mxnet']
+    assert after['pytorch'] != before['pytorch']
