@@ -71,7 +71,7 @@ test: html browser  ## check-lib, evaluate, build, then check outputs, library, 
 
 LAB_PORT ?= 8888
 # Jupyter refuses to start as root (as in a container) unless told to.
-lab: html  ## JupyterLab on the readers' notebooks at 127.0.0.1:8888 (LAB_PORT)
+lab: html  ## JupyterLab on the readers' notebooks (mxnet/, pytorch/), LAB_PORT 8888
 	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) \
 		--ServerApp.root_dir=$(CURDIR)/_build/notebooks \
 		$(if $(filter 0,$(shell id -u)),--allow-root)

@@ -2,9 +2,10 @@
 
 Every model trains on the same minibatches of The Time Machine
 (consecutive sampling, batch 32, 35 steps, 256 hidden units, SGD with
-gradient clipping), after a few warm-up minibatches. When PyTorch is
-installed (an optional extra, not a dependency of the book) the same
-architectures run with torch.nn in the same process.
+gradient clipping), after a few warm-up minibatches: the MXNet tab's
+models (from scratch with nd, and Gluon's layers) and the PyTorch tab's
+(from scratch with tensors and autograd, and torch.nn's layers), in the
+same process, each with its tab's gluonbook helpers.
 
 The models take turns: in each of --rounds rounds every model trains
 --batches minibatches, so a slow spell of a shared machine hits them all
@@ -20,8 +21,8 @@ MXNet, NumPy and (if installed) PyTorch.
     python build/bench.py --profile 'gluon RNN'   # where the time goes
 
 --profile trains one model (a name from the table) for --batches
-minibatches under MXNet's profiler and prints its per-operator table
-instead.
+minibatches under its framework's profiler (MXNet's or PyTorch's) and
+prints the per-operator table instead.
 """
 import argparse
 import datetime
@@ -39,6 +40,8 @@ from mxnet.gluon import loss as gloss, rnn
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 import gluonbook as gb  # noqa: E402
+import torch  # noqa: E402
+from gluonbook import torch as tb  # noqa: E402  (the PyTorch tab's gb)
 
 BATCH_SIZE, NUM_STEPS, NUM_HIDDENS, LR, THETA = 32, 35, 256, 1, 1
 WARMUP = 5
@@ -123,34 +126,66 @@ def gluon_step(layer, vocab_size, hybridize=False):
     return step
 
 
-def torch_step(torch, kind, vocab_size):
+TORCH_SCRATCH = {'RNN': ('rnn', 'get_rnn_params', 'init_rnn_state'),
+                 'GRU': ('gru', 'get_gru_params', 'init_rnn_state'),
+                 'LSTM': ('lstm', 'get_lstm_params', 'init_lstm_state')}
+
+
+def torch_batches(batches):
+    """The same minibatches as PyTorch index tensors."""
+    return [(torch.from_numpy(X.asnumpy().astype(np.int64)),
+             torch.from_numpy(Y.asnumpy().astype(np.int64)))
+            for X, Y in batches]
+
+
+def torch_scratch_step(kind, vocab_size):
+    """A training step of the PyTorch tab's model written from scratch."""
+    device = torch.device('cpu')
+    model, get_params, init_state = (getattr(tb, name)
+                                     for name in TORCH_SCRATCH[kind])
+    params = get_params(vocab_size, NUM_HIDDENS, device)
+    loss = torch.nn.CrossEntropyLoss()
+    state = [init_state(BATCH_SIZE, NUM_HIDDENS, device)]
+
+    def step(X, Y):
+        H = tuple(s.detach() for s in state[0])
+        outputs, state[0] = model(tb.to_onehot(X, vocab_size), H, params)
+        l = loss(torch.cat(outputs, dim=0), Y.T.reshape(-1))
+        for param in params:
+            param.grad = None
+        l.backward()
+        with torch.no_grad():
+            tb.grad_clipping(params, THETA, device)
+            tb.sgd(params, LR, 1)
+    return step
+
+
+def torch_step(kind, vocab_size):
+    """A training step of the PyTorch tab's RNNModel with a torch.nn layer
+    (nn.RNN with ReLU, as Gluon's rnn.RNN)."""
+    device = torch.device('cpu')
     layer_cls = {'RNN': torch.nn.RNN, 'GRU': torch.nn.GRU,
                  'LSTM': torch.nn.LSTM}[kind]
     kwargs = {'nonlinearity': 'relu'} if kind == 'RNN' else {}
-    layer = layer_cls(vocab_size, NUM_HIDDENS, **kwargs)
-    dense = torch.nn.Linear(NUM_HIDDENS, vocab_size)
-    params = list(layer.parameters()) + list(dense.parameters())
-    optimizer = torch.optim.SGD(params, lr=LR)
+    model = tb.RNNModel(layer_cls(vocab_size, NUM_HIDDENS, **kwargs),
+                        vocab_size)
+    optimizer = torch.optim.SGD(model.parameters(), lr=LR)
     loss = torch.nn.CrossEntropyLoss()
-    zeros = torch.zeros(1, BATCH_SIZE, NUM_HIDDENS)
-    state = [(zeros, zeros.clone()) if kind == 'LSTM' else zeros]
+    state = [model.begin_state(BATCH_SIZE, device)]
 
     def step(X, Y):
-        X = torch.from_numpy(X.asnumpy().astype(np.int64))
-        Y = torch.from_numpy(Y.asnumpy().astype(np.int64))
-        H = (tuple(s.detach() for s in state[0]) if kind == 'LSTM'
-             else state[0].detach())
-        inputs = torch.nn.functional.one_hot(X.T, vocab_size).float()
-        outputs, state[0] = layer(inputs, H)
-        l = loss(dense(outputs.reshape(-1, NUM_HIDDENS)), Y.T.reshape(-1))
+        H = (tuple(s.detach() for s in state[0])
+             if isinstance(state[0], tuple) else state[0].detach())
+        output, state[0] = model(X, H)
+        l = loss(output, Y.T.reshape(-1))
         optimizer.zero_grad()
         l.backward()
-        torch.nn.utils.clip_grad_norm_(params, THETA)
+        tb.grad_clipping(list(model.parameters()), THETA, device)
         optimizer.step()
     return step
 
 
-def step_product_rates(torch, repeats=200):
+def step_product_rates(repeats=200):
     """GFLOP/s of chained (32, 256) x (256, 256) products, per library.
 
     Each product takes the previous one's result, as the recurrence does,
@@ -184,14 +219,13 @@ def step_product_rates(torch, repeats=200):
             H = H @ W_np
     rates['numpy'] = rate(numpy_run)
 
-    if torch:
-        W_t = torch.from_numpy(W_np)
+    W_t = torch.from_numpy(W_np)
 
-        def torch_run(times):
-            H = torch.randn(n, k)
-            for _ in range(times):
-                H = H @ W_t
-        rates['torch'] = rate(torch_run)
+    def torch_run(times):
+        H = torch.randn(n, k)
+        for _ in range(times):
+            H = H @ W_t
+    rates['torch'] = rate(torch_run)
     return rates
 
 
@@ -204,6 +238,23 @@ def large_product_gflops(size=1024, repeats=10):
         C = nd.dot(A, A)
     C.wait_to_read()
     return 2 * size ** 3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def torch_profile(step, batches, num_batches):
+    """Print PyTorch's operator statistics for num_batches steps."""
+    from torch.profiler import ProfilerActivity, profile as torch_profiler
+    for X, Y in batches[:WARMUP]:
+        step(X, Y)
+    chunk = batches[WARMUP:WARMUP + num_batches]
+    with torch_profiler(activities=[ProfilerActivity.CPU]) as prof:
+        start = time.perf_counter()
+        for X, Y in chunk:
+            step(X, Y)
+        seconds = time.perf_counter() - start
+    print(f'{len(chunk)} minibatches in {seconds * 1000:.0f} ms '
+          f'({seconds * 1000 / len(chunk):.1f} ms each, profiler on)')
+    print(prof.key_averages().table(sort_by='self_cpu_time_total',
+                                    row_limit=25))
 
 
 def profile(step, batches, num_batches):
@@ -249,16 +300,13 @@ def main():
     if args.rounds < 1 or args.batches < 1:
         parser.error('--rounds and --batches must be at least 1')
     batches, vocab_size = load_batches()
-    try:
-        import torch
-        torch.set_num_threads(os.cpu_count())
-    except ImportError:
-        torch = None
+    torch.set_num_threads(os.cpu_count())
+    t_batches = torch_batches(batches)
 
     print(f'# {datetime.date.today()}, {cpu_name()}, {os.cpu_count()} '
           f'cores, Python {platform.python_version()}, mxnet '
           f'{mx.__version__}, numpy {np.__version__}, torch '
-          f'{torch.__version__ if torch else "not installed"}')
+          f'{torch.__version__} ({torch.get_num_threads()} threads)')
     print(f'# batch {BATCH_SIZE}, {NUM_STEPS} steps, {NUM_HIDDENS} hidden '
           f'units; {args.rounds} rounds of {args.batches} timed minibatches '
           f'per model, after {WARMUP} warm-up ones\n')
@@ -272,19 +320,26 @@ def main():
         'gluon GRU': lambda: gluon_step(rnn.GRU(NUM_HIDDENS), vocab_size),
         'gluon LSTM': lambda: gluon_step(rnn.LSTM(NUM_HIDDENS), vocab_size),
     })
-    if args.profile:  # MXNet's profiler sees only the MXNet models
+    mxnet_models = set(makers)
+    makers.update({f'scratch {kind} (torch)': (
+        lambda kind=kind: torch_scratch_step(kind, vocab_size))
+        for kind in TORCH_SCRATCH})
+    makers.update({f'torch {kind}': (lambda kind=kind: torch_step(
+        kind, vocab_size)) for kind in ('RNN', 'GRU', 'LSTM')})
+    if args.profile:
         if args.profile not in makers:
-            parser.error(f'--profile: no MXNet model {args.profile!r}; '
+            parser.error(f'--profile: no model {args.profile!r}; '
                          f'choose from {list(makers)}')
-        profile(makers[args.profile](), batches, args.batches)
+        if args.profile in mxnet_models:
+            profile(makers[args.profile](), batches, args.batches)
+        else:
+            torch_profile(makers[args.profile](), t_batches, args.batches)
         return
-    if torch:
-        makers.update({f'torch {kind}': (lambda kind=kind: torch_step(
-            torch, kind, vocab_size)) for kind in ('RNN', 'GRU', 'LSTM')})
-    steps = {}
+    steps, data = {}, {}
     for name, make_step in makers.items():
         steps[name] = make_step()
-        warm_up(steps[name], batches)
+        data[name] = batches if name in mxnet_models else t_batches
+        warm_up(steps[name], data[name])
 
     # One token costs 3x the forward FLOPs (forward, and backward for the
     # activations and the weights): input projection, recurrence, output.
@@ -295,11 +350,11 @@ def main():
     position = WARMUP
     for _ in range(args.rounds):
         for name, step in steps.items():
-            chunk = [batches[(position + i) % len(batches)]
+            chunk = [data[name][(position + i) % len(batches)]
                      for i in range(args.batches)]
             rates[name].append(timed(step, chunk))
         position += args.batches
-        product_rates.append(step_product_rates(torch))
+        product_rates.append(step_product_rates())
     ceilings = [max(r.values()) * 1e9 / flops for r in product_rates]
 
     def ratio(a, b):
@@ -327,8 +382,11 @@ def main():
     at_once = rates['scratch RNN, input at once (nd)']
     print(f'scratch RNN / gluon RNN: {ratio(scratch, gluon):.2f}; with the '
           f'input at once: {ratio(at_once, gluon):.2f}')
-    if torch:
-        print(f'gluon RNN / torch RNN: {ratio(gluon, rates["torch RNN"]):.2f}')
+    torch_rnn = rates['torch RNN']
+    print(f'torch RNN / ceiling: {ratio(torch_rnn, ceilings):.0%}')
+    print(f'scratch RNN (torch) / torch RNN: '
+          f'{ratio(rates["scratch RNN (torch)"], torch_rnn):.2f}')
+    print(f'gluon RNN / torch RNN: {ratio(gluon, torch_rnn):.2f}')
 
 
 if __name__ == '__main__':

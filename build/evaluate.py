@@ -26,6 +26,9 @@ two tabs' notebooks into one page each:
   printed, and each slow cell's number and time;
 * a notebook is written only once all its cells ran, by an atomic rename,
   so an interrupted build leaves no half-written notebook behind;
+* when a tab's notebook changed, the default tab's gets its time, so that
+  `d2lbook build html --tab all` merges the section's tabs again (it
+  looks at the default tab's notebooks only);
 * a failing cell stops the build, names the section and the cell, and
   removes that section's old notebook, rst and html so that nothing stale
   looks current.
@@ -333,6 +336,8 @@ def evaluate(md_file, tab, force=False):
         print(f'evaluate: {name}: no cells for this tab')
         if os.path.exists(target_of(md_file, tab)):
             os.remove(target_of(md_file, tab))
+            if os.path.exists(target_of(md_file, TABS[0])):
+                os.utime(target_of(md_file, TABS[0]))  # merge again
         return
     digest = content_hash(md_file, tab, nb)
     if not force and is_current(md_file, digest, tab):
@@ -352,6 +357,19 @@ def evaluate(md_file, tab, force=False):
     write_atomically(nb, target_of(md_file, tab))
     print(f'evaluate: {name} done in {time.time() - start:.0f} s',
           flush=True)
+
+
+def mark_for_merge(md_file):
+    """Make d2lbook merge a section's tabs again when another tab's notebook
+    changed: `d2lbook build html --tab all` re-merges a page only when the
+    default tab's notebook is newer than the merged one."""
+    default = target_of(md_file, TABS[0])
+    if not os.path.exists(default):
+        return
+    newest = max(os.path.getmtime(target_of(md_file, tab)) for tab in TABS
+                 if os.path.exists(target_of(md_file, tab)))
+    if newest > os.path.getmtime(default):
+        os.utime(default, (newest, newest))
 
 
 def main():
@@ -384,6 +402,7 @@ def main():
     for md_file in sections:
         for tab in tabs:
             evaluate(md_file, tab, args.force)
+        mark_for_merge(md_file)
     print(f'evaluate: finished in {time.time() - total:.0f} s')
 
 

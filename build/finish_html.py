@@ -1,30 +1,43 @@
-"""Finish the HTML that `d2lbook build html` wrote into _build/html.
+"""Finish the HTML that `d2lbook build html --tab all` wrote into _build/html.
 
 * d2lbook 1.0.3 writes a Google Analytics loader into _static/d2l.js
-  whatever the configuration says, and a copy-button script that waits for
-  a ClipboardJS it never loads and shows an icon from a third-party host.
-  Both are cut out: the pages make no request off this site, and
-  static/book.js adds working copy buttons.
+  whatever the configuration says (and a `tagClick` that reports every
+  click on a tab to it), and a copy-button script that waits for a
+  ClipboardJS it never loads and shows an icon from a third-party host.
+  All are cut out: the pages make no request off this site, and
+  static/book.js adds working copy buttons and switches the tabs.
 * d2lbook rewrites d2l.js and d2l.css (with static/book.*) on every build,
-  but Sphinx copies them only when a page changed; they are copied here.
-* The readers' notebooks. d2lbook builds the HTML from the notebooks in
-  _build/eval, so those keep Sphinx's markers (:numref:`sec_rnn`,
+  in _build/rst_all when it builds all tabs, but Sphinx copies them only
+  when a page changed; they are copied here.
+* The readers' notebooks, one set per tab (mxnet, pytorch). d2lbook
+  builds the HTML from the notebooks in _build/eval and
+  _build/eval_pytorch, so those keep Sphinx's markers (:numref:`sec_rnn`,
   :label:, ```toc blocks). The readers' copies, written to
-  _build/notebooks, say what the HTML says instead: "Section 1.3" (a link
-  to that notebook), "Fig. 1.3.1" under each figure, the section numbers
-  in the headings, and each table of contents as a list of links. Every
-  number is read from the built pages, never counted here.
-* The readers' notebooks are copied next to their pages, and
-  rnn-book-notebooks.zip holds _build/notebooks: the notebooks with
-  gluonbook, the data, the figures, the saved training histories and the
-  trained parameters that the decoding section reads, laid out so that
-  the notebooks run as they are (`sys.path.insert(0, '..')`).
-  `make lab` opens _build/notebooks in JupyterLab.
+  _build/notebooks/<tab>, say what the HTML says instead: "Section 1.3"
+  (a link to that notebook of the same tab), "Fig. 1.3.1" under each
+  figure, the section numbers in the headings, and each table of contents
+  as a list of links. Every number is read from the built pages, never
+  counted here.
+* Each tab's folder holds its notebooks with what they read, laid out so
+  that they run as they are (`sys.path.insert(0, '..')`): gluonbook with
+  that tab's module only (chapter_rnn.py for MXNet, torch.py for
+  PyTorch; the PyTorch folder never needs mxnet), the data, the figures,
+  every saved training history of both tabs (the comparison section sets
+  the frameworks side by side) and that tab's trained parameters (.params,
+  .pt), which the section on decoding reads. A README.md beside the two
+  folders says which is which.
+* The readers' notebooks are copied next to their pages (chapter_rnn/
+  rnn.ipynb for MXNet, the default tab, chapter_rnn/rnn-pytorch.ipynb for
+  PyTorch), and rnn-book-notebooks.zip holds _build/notebooks: rnn-book/
+  mxnet/ and rnn-book/pytorch/. d2l.js learns which page has a notebook in
+  which tab, for static/book.js's download links. `make lab` opens
+  _build/notebooks in JupyterLab.
 
     python build/finish_html.py
 """
 import configparser
 import glob
+import json
 import os
 import posixpath
 import re
@@ -36,15 +49,40 @@ import nbformat
 from bs4 import BeautifulSoup
 from docutils.nodes import make_id
 
-from evaluate import BUILD, EVAL_DIR, ROOT
+from evaluate import BUILD, EVAL_DIR, ROOT, TABS, eval_dir
 
 HTML_DIR = os.path.join(BUILD, 'html')
-READERS_DIR = os.path.join(BUILD, 'notebooks')
+READERS_DIR = os.path.join(BUILD, 'notebooks')  # a folder per tab
 ARCHIVE = 'rnn-book-notebooks.zip'
-# From the `google_tracker` template to the end of its last function.
+# Each tab's notebooks import only their own module of gluonbook, and
+# read only their own tab's trained parameters.
+MODULES = {'mxnet': 'gluonbook/chapter_rnn.py',
+           'pytorch': 'gluonbook/torch.py'}
+PARAMETERS = {'mxnet': '*.params', 'pytorch': '*.pt'}
+# Given to the readers of a tab beside its notebooks.
+EXTRAS = {'mxnet': [], 'pytorch': ['requirements-pytorch.txt']}
+# At the top of _build/notebooks and of the archive.
+READERS_README = """\
+# Recurrent Neural Networks: An Executable Chapter (the notebooks)
+
+The chapter twice, once per framework; open the notebooks of one folder
+from inside it (they import `gluonbook` and read the data from there):
+
+* `mxnet/`: MXNet (Gluon) 1.9.1, which needs Python 3.11 or older and
+  `numpy<1.24`;
+* `pytorch/`: PyTorch, on any Python that PyTorch supports, with no
+  MXNet: `pip install -r pytorch/requirements-pytorch.txt`.
+
+Both folders hold the training histories of both frameworks, which the
+comparison section sets side by side.
+"""
+# From the `google_tracker` template to the end of its last function,
+# `tagClick`, which static/book.js defines anew.
 ANALYTICS = re.compile(
     r"\(function\(i,s,o,g,r,a,m\)\{i\['GoogleAnalyticsObject'\].*?"
-    r"var captureOutboundLink = .*?\n\}\n", re.DOTALL)
+    r"var tagClick = function\(tab\) \{.*?\n\}\n", re.DOTALL)
+# d2lbook's tab panels are <div class="mdl-tabs__panel" id="pytorch-3-1">.
+PANEL_ID = re.compile(r'^(.+)-\d+-\d+$')
 COPY_BUTTON_START = 'runWhenDOMLoaded(addCopyButtonToCodeCells);'
 # Markdown as d2lbook reads it.
 ROLE = re.compile(r':([a-z]+):`([^`]*)`')
@@ -60,12 +98,52 @@ def fail(message):
     sys.exit(f'finish_html: {message}')
 
 
+def check_tabs():
+    """The book's tabs, as config.ini names them, are evaluate.py's."""
+    config = configparser.ConfigParser()
+    config.read(os.path.join(ROOT, 'config.ini'))
+    tabs = [t.strip() for t in config['build'].get('tabs', '').split(',')
+            if t.strip()]
+    if tabs != TABS:
+        fail(f'config.ini has tabs = {", ".join(tabs)}, build/evaluate.py '
+             f'runs {", ".join(TABS)}')
+
+
+def rst_dir():
+    """Where d2lbook wrote d2l.js and d2l.css for the HTML of all tabs
+    (`d2lbook build html --tab all`): _build/rst_all."""
+    folder = os.path.join(BUILD, 'rst_all')
+    built = os.path.join(folder, '_static', 'd2l.js')
+    single = os.path.join(BUILD, 'rst', '_static', 'd2l.js')
+    if not os.path.exists(built) or (
+            os.path.exists(single) and
+            os.path.getmtime(single) > os.path.getmtime(built)):
+        fail('the HTML was not built with all tabs: run '
+             '`d2lbook build html --tab all` (as `make html` does)')
+    return folder
+
+
+def check_merged(names):
+    """Fail if a page was built from older notebooks than the tabs' own."""
+    merged_dir = os.path.join(BUILD, 'eval_all')
+    for tab, tab_names in names.items():
+        for name in tab_names:
+            merged = os.path.join(merged_dir, name)
+            if not os.path.exists(merged) or os.path.getmtime(
+                    merged) < os.path.getmtime(
+                        os.path.join(eval_dir(tab), name)):
+                fail(f'{page_of(name)} was built before {name} [{tab}] '
+                     f'changed: run build/evaluate.py (which marks the '
+                     f'section for d2lbook to merge again), then '
+                     f'`d2lbook build html --tab all`')
+
+
 def strip_d2l_js(path):
     with open(path) as f:
         js = f.read()
     if 'GoogleAnalyticsObject' in js:
         js, count = ANALYTICS.subn('', js)
-        if count != 1 or 'google-analytics' in js:
+        if count != 1 or 'google-analytics' in js or 'ga(' in js:
             fail(f'could not remove the analytics loader from {path}; '
                  f'has d2lbook changed?')
     js = js.replace(COPY_BUTTON_START, '')
@@ -73,29 +151,67 @@ def strip_d2l_js(path):
         f.write(js)
 
 
-def notebooks():
-    """Yield the executed notebooks, relative to _build/eval."""
-    for folder, _, files in os.walk(EVAL_DIR):
+def notebooks(tab):
+    """Yield a tab's executed notebooks, relative to its eval folder."""
+    folder = eval_dir(tab)
+    for path, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d != 'results')
         for name in sorted(files):
-            path = os.path.join(folder, name)
-            if name.endswith('.ipynb') and os.path.getsize(path) > 0:
-                yield os.path.relpath(path, EVAL_DIR)
+            full = os.path.join(path, name)
+            if name.endswith('.ipynb') and os.path.getsize(full) > 0:
+                yield os.path.relpath(full, folder)
 
 
-def resources():
-    """The files the notebooks read, as config.ini lists them."""
+def resources(tab):
+    """The files a tab's notebooks read, as config.ini lists them, without
+    the other tabs' modules of gluonbook."""
     config = configparser.ConfigParser()
     config.read(os.path.join(ROOT, 'config.ini'))
+    others = {MODULES[t] for t in TABS if t != tab}
     for pattern in config['build']['resources'].split():
         names = sorted(glob.glob(os.path.join(ROOT, pattern)))
         if not names:
             fail(f'config.ini names {pattern}, which matches no file')
-        yield from (os.path.relpath(name, ROOT) for name in names)
+        for name in names:
+            name = os.path.relpath(name, ROOT).replace(os.sep, '/')
+            if name not in others:
+                yield name
+    yield from EXTRAS[tab]
+
+
+def results(tab):
+    """The saved histories of both tabs and this tab's trained parameters,
+    relative to the eval folder (one results/ folder serves both tabs)."""
+    patterns = ['*.json', PARAMETERS[tab]]
+    return [os.path.relpath(path, EVAL_DIR) for path in sorted(
+        p for pattern in patterns
+        for p in glob.glob(os.path.join(EVAL_DIR, '*', 'results', pattern)))]
 
 
 def page_of(notebook):
     """chapter_rnn/rnn.ipynb -> chapter_rnn/rnn.html (posix paths)."""
     return notebook.replace(os.sep, '/')[:-len('.ipynb')] + '.html'
+
+
+def beside_page(notebook, tab):
+    """Where a tab's readers' notebook goes next to its page:
+    chapter_rnn/rnn.ipynb (the default tab), chapter_rnn/rnn-pytorch.ipynb."""
+    if tab == TABS[0]:
+        return notebook
+    return notebook[:-len('.ipynb')] + f'-{tab}.ipynb'
+
+
+def tab_of(tag):
+    """The tab whose panel holds tag, or None if all tabs show it."""
+    for parent in tag.parents:
+        if parent.name == 'div' and 'mdl-tabs__panel' in parent.get(
+                'class', []):
+            match = PANEL_ID.match(parent.get('id', ''))
+            if not match:
+                fail(f'a tab panel with an id {parent.get("id")!r}; '
+                     f'has d2lbook changed?')
+            return match.group(1)
+    return None
 
 
 class Page:
@@ -106,11 +222,11 @@ class Page:
         self.name = name
         with open(os.path.join(HTML_DIR, name), encoding='utf-8') as f:
             main = BeautifulSoup(f, 'html.parser').find('div', role='main')
-        self.headings = []  # (level, number as shown, e.g. '1.3. ')
+        self.headings = []  # (tab or None, level, number, e.g. '1.3. ')
         for h in main.find_all(re.compile('^h[1-6]$')):
             number = h.find('span', class_='section-number')
-            self.headings.append(
-                (int(h.name[1]), number.get_text() if number else ''))
+            self.headings.append((tab_of(h), int(h.name[1]),
+                                  number.get_text() if number else ''))
         self.figures = {}  # anchor -> 'Fig. 1.3.1'
         for figure in main.find_all('figure'):
             number = figure.find(class_='caption-number')
@@ -124,8 +240,16 @@ class Page:
             if shown:
                 self.references.append((self.target(a['href']),
                                         shown.get_text()))
-        self.tocs = [self.toc_lines(wrapper.find('ul'))
+        self.tocs = [(tab_of(wrapper), self.toc_lines(wrapper.find('ul')))
                      for wrapper in main.select('div.toctree-wrapper')]
+
+    def headings_of(self, tab):
+        """(level, number) of each heading that the tab's notebook has."""
+        return [(level, number) for where, level, number in self.headings
+                if where in (None, tab)]
+
+    def tocs_of(self, tab):
+        return [lines for where, lines in self.tocs if where in (None, tab)]
 
     def target(self, href):
         path, _, anchor = href.partition('#')
@@ -153,22 +277,33 @@ class Page:
 
 class References:
     """Every :label: of the book, and what the HTML shows for each
-    reference to one."""
+    reference to one. A label names a place on a page, whichever tab's
+    notebook defines it; each tab's notebook links to its own tab's."""
 
     def __init__(self, books):
-        self.pages = {page_of(name): Page(page_of(name)) for name in books}
+        """books: {tab: {notebook name: notebook}}."""
+        self.pages = {}
+        for name in sorted({n for tab in books.values() for n in tab}):
+            if not os.path.exists(os.path.join(HTML_DIR, page_of(name))):
+                fail(f'{name} has no page {page_of(name)}: was the HTML '
+                     f'built from all tabs?')
+            self.pages[page_of(name)] = Page(page_of(name))
         self.labels = {}  # label -> page that defines it
-        for name, nb in books.items():
-            for cell in nb.cells:
-                if cell.cell_type != 'markdown':
-                    continue
-                for line in cell.source.splitlines():
-                    match = LABEL_LINE.match(line)
-                    if match:
+        for tab, notebooks in books.items():
+            defined = set()
+            for name, nb in notebooks.items():
+                for cell in nb.cells:
+                    if cell.cell_type != 'markdown':
+                        continue
+                    for line in cell.source.splitlines():
+                        match = LABEL_LINE.match(line)
+                        if not match:
+                            continue
                         label = match.group(1)
-                        if label in self.labels:
+                        if label in defined or self.labels.setdefault(
+                                label, page_of(name)) != page_of(name):
                             fail(f':label:`{label}` is defined twice')
-                        self.labels[label] = page_of(name)
+                        defined.add(label)
         self.shown = {}  # (page, anchor) -> 'Section 1.3'
         for page in self.pages.values():
             for target, text in page.references:
@@ -254,10 +389,10 @@ def resolve(match, page, refs):
     return refs.text(label, page)
 
 
-def readers_notebook(name, nb, refs):
+def readers_notebook(name, nb, refs, tab):
     page = page_of(name)
-    headings = iter(refs.pages[page].headings)
-    tocs = iter(refs.pages[page].tocs)
+    headings = iter(refs.pages[page].headings_of(tab))
+    tocs = iter(refs.pages[page].tocs_of(tab))
     for cell in nb.cells:
         if cell.cell_type == 'markdown':
             cell.source = readers_markdown(cell.source, page, refs,
@@ -265,51 +400,88 @@ def readers_notebook(name, nb, refs):
     left = list(headings)
     if left or next(tocs, None) is not None:
         fail(f'{page} shows headings or tables of contents that '
-             f'{name} lacks: {left}')
+             f'{name} [{tab}] lacks: {left}')
     nb.metadata['kernelspec'] = KERNELSPEC
     return nb
 
 
-def write_readers_notebooks(names):
-    """Write _build/notebooks: the readers' notebooks and what they read."""
-    books = {name: nbformat.read(os.path.join(EVAL_DIR, name), as_version=4)
-             for name in names}
-    refs = References(books)
-    partial = READERS_DIR + '.partial'
-    shutil.rmtree(partial, ignore_errors=True)
+def copy(source, target):
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    shutil.copyfile(source, target)
+
+
+def read_books(names):
+    """{tab: {name: notebook}} of the executed notebooks."""
+    books = {}
+    for tab, tab_names in names.items():
+        books[tab] = {}
+        for name in tab_names:
+            nb = nbformat.read(os.path.join(eval_dir(tab), name),
+                               as_version=4)
+            # d2lbook writes a notebook unexecuted when its source is
+            # newer than the notebook.
+            executed = nb.metadata.get('build', {}).get('source_sha1')
+            if not executed and any(c.cell_type == 'code' for c in nb.cells):
+                fail(f'{name} [{tab}] was not executed by build/evaluate.py: '
+                     f'run it before `d2lbook build html --tab all`')
+            books[tab][name] = nb
+    return books
+
+
+def write_readers_notebooks(books, refs, folder, tab):
+    """Write one tab's readers' notebooks and what they read into folder."""
     for name, nb in books.items():
-        os.makedirs(os.path.join(partial, os.path.dirname(name)),
+        os.makedirs(os.path.join(folder, os.path.dirname(name)),
                     exist_ok=True)
-        nbformat.write(readers_notebook(name, nb, refs),
-                       os.path.join(partial, name))
+        nbformat.write(readers_notebook(name, nb, refs, tab),
+                       os.path.join(folder, name))
     # Training histories, read by the sections that compare models, and
     # trained parameters, read by the section on decoding.
-    histories = [os.path.relpath(path, EVAL_DIR) for path in sorted(
-        glob.glob(os.path.join(EVAL_DIR, '*', 'results', '*.json')) +
-        glob.glob(os.path.join(EVAL_DIR, '*', 'results', '*.params')))]
-    for name in histories:
-        os.makedirs(os.path.join(partial, os.path.dirname(name)),
-                    exist_ok=True)
-        shutil.copyfile(os.path.join(EVAL_DIR, name),
-                        os.path.join(partial, name))
-    for name in resources():
-        os.makedirs(os.path.join(partial, os.path.dirname(name)),
-                    exist_ok=True)
-        shutil.copyfile(os.path.join(ROOT, name), os.path.join(partial, name))
-    shutil.rmtree(READERS_DIR, ignore_errors=True)
-    os.replace(partial, READERS_DIR)
+    for name in results(tab):
+        copy(os.path.join(EVAL_DIR, name), os.path.join(folder, name))
+    for name in resources(tab):
+        copy(os.path.join(ROOT, name), os.path.join(folder, name))
 
 
 def main():
+    check_tabs()
+    static = os.path.join(rst_dir(), '_static')
     for name in ['d2l.js', 'd2l.css']:
-        shutil.copyfile(os.path.join(BUILD, 'rst', '_static', name),
+        shutil.copyfile(os.path.join(static, name),
                         os.path.join(HTML_DIR, '_static', name))
-    strip_d2l_js(os.path.join(HTML_DIR, '_static', 'd2l.js'))
-    names = sorted(notebooks())
-    write_readers_notebooks(names)
-    for name in names:
-        shutil.copyfile(os.path.join(READERS_DIR, name),
-                        os.path.join(HTML_DIR, name))
+    d2l_js = os.path.join(HTML_DIR, '_static', 'd2l.js')
+    strip_d2l_js(d2l_js)
+    names = {tab: sorted(notebooks(tab)) for tab in TABS}
+    if not names[TABS[0]]:
+        fail(f'no notebooks in {os.path.relpath(EVAL_DIR, ROOT)}')
+    check_merged(names)
+    books = read_books(names)
+    refs = References(books)
+    partial = READERS_DIR + '.partial'
+    shutil.rmtree(partial, ignore_errors=True)
+    for tab in TABS:
+        write_readers_notebooks(books[tab], refs, os.path.join(partial, tab),
+                                tab)
+    with open(os.path.join(partial, 'README.md'), 'w') as f:
+        f.write(READERS_README)
+    shutil.rmtree(READERS_DIR, ignore_errors=True)
+    os.replace(partial, READERS_DIR)
+    # Which page has a notebook in which tab, for static/book.js. Sphinx
+    # leaves old files in _build/html: notebooks of a section or a tab
+    # that is gone must not stay beside the pages.
+    for path in glob.glob(os.path.join(HTML_DIR, '**', '*.ipynb'),
+                          recursive=True):
+        os.remove(path)
+    offered = {}
+    for tab in TABS:
+        for name in names[tab]:
+            shutil.copyfile(os.path.join(READERS_DIR, tab, name),
+                            os.path.join(HTML_DIR, beside_page(name, tab)))
+            offered.setdefault(page_of(name), []).append(tab)
+    with open(d2l_js, 'a') as f:
+        f.write('\n// Written by build/finish_html.py: the tabs in which a '
+                'page has a notebook.\nvar RNN_BOOK_NOTEBOOKS = '
+                + json.dumps(offered, sort_keys=True) + ';\n')
     archive = os.path.join(HTML_DIR, ARCHIVE)
     with zipfile.ZipFile(archive + '.partial', 'w',
                          zipfile.ZIP_DEFLATED) as z:
@@ -320,9 +492,10 @@ def main():
                 z.write(path, os.path.join(
                     'rnn-book', os.path.relpath(path, READERS_DIR)))
     os.replace(archive + '.partial', archive)
-    print(f'finish_html: {len(names)} readers\' notebooks in '
-          f'{os.path.relpath(READERS_DIR, ROOT)}, next to their pages and '
-          f'in {os.path.relpath(archive, ROOT)}')
+    print('finish_html: readers\' notebooks (' + ', '.join(
+        f'{len(names[tab])} {tab}' for tab in TABS) + ') in '
+        f'{os.path.relpath(READERS_DIR, ROOT)}/<tab>, next to their pages '
+        f'and in {os.path.relpath(archive, ROOT)}')
 
 
 if __name__ == '__main__':

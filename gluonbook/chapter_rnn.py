@@ -70,9 +70,6 @@ def set_seed(seed=None):
     mx.random.seed(seed)
 
 
-set_seed()
-
-
 # --- chapter_rnn/lang-model.md
 # Language Models
 DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(
@@ -248,6 +245,8 @@ def check_prefix(prefix, char_to_idx):
                 f'vocabulary {"".join(sorted(char_to_idx))!r}')
 
 
+# --- chapter_rnn/rnn-scratch.md
+# Implementing a Recurrent Neural Network from Scratch
 def predict_rnn(prefix, num_chars, rnn, params, init_rnn_state,
                 num_hiddens, vocab_size, ctx, idx_to_char, char_to_idx):
     """Return prefix followed by num_chars greedily predicted characters."""
@@ -306,6 +305,8 @@ def eval_perplexity(net, begin_state, corpus_indices, batch_size,
     return math.exp(l_sum / n)
 
 
+# --- chapter_rnn/rnn-scratch.md
+# Implementing a Recurrent Neural Network from Scratch
 def check_finite(mean_loss, epoch, lr):
     """Raise FloatingPointError if training diverged."""
     # exp(710) overflows a float: such a loss has no perplexity either.

@@ -1,8 +1,10 @@
 """Read the executed notebooks and check their outputs against expectations.
 
-The expectations live in tests/expected_outputs.json, keyed by section; each
-entry finds a code cell by a snippet of its source and says what its output
-must show:
+Each tab has its notebooks (read_notebook(section, tab)) and its
+expectations (load_expectations(tab)): tests/expected_outputs.json for
+MXNet, the default tab, tests/expected_outputs_pytorch.json for PyTorch.
+The expectations are keyed by section; each entry finds a code cell by a
+snippet of its source and says what its output must show:
 
 * "equals": the output text, exactly;
 * "contains": lines that must appear in the output;
@@ -22,24 +24,48 @@ import re
 import nbformat
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# `make robustness` points the tests at a build made with another seed.
+# As config.ini's `tabs`; the first is the default.
+TABS = ['mxnet', 'pytorch']
+# `make robustness` points the tests at a build made with another seed
+# (the default tab's folder; the others' are beside it, as evaluate.py
+# writes them).
 EVAL_DIR = os.environ.get('RNN_BOOK_EVAL_DIR') or os.path.join(
     ROOT, '_build', 'eval')
 EXPECTED = os.path.join(ROOT, 'tests', 'expected_outputs.json')
 EPOCH_LINE = re.compile(
     r'^epoch (\d+), perplexity ([\d.]+|nan|inf), val perplexity ([\d.]+|nan|'
     r'inf), time ([\d.]+) sec$')
-SPEEDUP_LINE = re.compile(r'^speedup of gluon over scratch: ([\d.]+)x$',
-                          re.MULTILINE)
+# The library layer against the scratch model: Gluon's in the MXNet tab,
+# nn.RNN in the PyTorch tab.
+SPEEDUP_LINE = re.compile(
+    r'^speedup of (?:gluon|nn\.RNN) over scratch: ([\d.]+)x$', re.MULTILINE)
 
 
-def load_expectations():
-    with open(EXPECTED) as f:
+def check_tab(tab):
+    if tab not in TABS:
+        raise ValueError(f'no tab {tab!r}; the tabs are {TABS}')
+
+
+def eval_dir(tab='mxnet'):
+    """A tab's executed notebooks: _build/eval, _build/eval_pytorch."""
+    check_tab(tab)
+    return EVAL_DIR if tab == TABS[0] else f'{EVAL_DIR}_{tab}'
+
+
+def expectations_file(tab='mxnet'):
+    check_tab(tab)
+    if tab == TABS[0]:
+        return EXPECTED
+    return os.path.join(ROOT, 'tests', f'expected_outputs_{tab}.json')
+
+
+def load_expectations(tab='mxnet'):
+    with open(expectations_file(tab)) as f:
         return json.load(f)
 
 
-def read_notebook(section):
-    path = os.path.join(EVAL_DIR, section + '.ipynb')
+def read_notebook(section, tab='mxnet'):
+    path = os.path.join(eval_dir(tab), section + '.ipynb')
     with open(path) as f:
         return nbformat.read(f, as_version=4)
 

@@ -1,6 +1,11 @@
-"""The executed book: every section ran, and its key outputs are as expected.
+"""The executed book: every section ran, in both tabs, and its key outputs
+are as expected.
 
-`make test` evaluates the sections into _build/eval before pytest runs.
+`make test` evaluates the sections into _build/eval (MXNet) and
+_build/eval_pytorch (PyTorch) before pytest runs. The checks of the
+output expectations run for each tab (test ids `chapter_rnn/rnn-gluon-4`
+for MXNet, `pytorch-chapter_rnn/rnn-gluon-4` for PyTorch); the claims of
+the PyTorch tab's prose are in test_book_pytorch.py.
 """
 import json
 import math
@@ -14,17 +19,32 @@ import gluonbook as gb
 import outputs
 
 sys.path.insert(0, outputs.os.path.join(outputs.ROOT, 'build'))
+from evaluate import tab_notebook  # noqa: E402
 from make_lib import book_order  # noqa: E402
 
 SECTIONS = ['index'] + [f[:-len('.md')] for f in book_order()]
-EXPECTED = outputs.load_expectations()
-CASES = [(section, i) for section in EXPECTED
-         for i in range(len(EXPECTED[section]))]
+TABS = outputs.TABS
+EXPECTED_BY_TAB = {tab: outputs.load_expectations(tab) for tab in TABS}
+EXPECTED = EXPECTED_BY_TAB['mxnet']
 
 
-@pytest.mark.parametrize('section', SECTIONS)
-def test_every_cell_ran(section):
-    nb = outputs.read_notebook(section)
+def tab_id(tab, name):
+    """Test ids: the MXNet tab's as before tabs existed (the rows of
+    `make robustness`'s table), the others' prefixed by their tab."""
+    return name if tab == TABS[0] else f'{tab}-{name}'
+
+
+SECTION_CASES = [pytest.param(section, tab, id=tab_id(tab, section))
+                 for tab in TABS for section in SECTIONS]
+CASES = [pytest.param(section, index, tab,
+                      id=tab_id(tab, f'{section}-{index}'))
+         for tab in TABS for section in EXPECTED_BY_TAB[tab]
+         for index in range(len(EXPECTED_BY_TAB[tab][section]))]
+
+
+@pytest.mark.parametrize('section,tab', SECTION_CASES)
+def test_every_cell_ran(section, tab):
+    nb = outputs.read_notebook(section, tab)
     for cell in nb.cells:
         if cell.cell_type != 'code':
             continue
@@ -33,17 +53,31 @@ def test_every_cell_ran(section):
         assert not errors, (section, cell.source)
 
 
-def test_every_section_with_code_has_expectations():
+@pytest.mark.parametrize('tab', TABS)
+def test_every_section_with_code_has_expectations(tab):
+    missing = []
     for section in SECTIONS:
-        nb = outputs.read_notebook(section)
+        nb = outputs.read_notebook(section, tab)
         if any(c.cell_type == 'code' for c in nb.cells):
-            assert EXPECTED.get(section), section
+            if not EXPECTED_BY_TAB[tab].get(section):
+                missing.append(section)
+    assert missing == []
 
 
-@pytest.mark.parametrize('section,index', CASES)
-def test_output(section, index, measured):
-    expectation = EXPECTED[section][index]
-    nb = outputs.read_notebook(section)
+@pytest.mark.parametrize('section', SECTIONS)
+def test_every_section_with_code_has_pytorch_cells(section):
+    # Read from the Markdown source as d2lbook splits it: a section whose
+    # code is all MXNet has no PyTorch notebook, and no PyTorch tab.
+    mxnet, pytorch = (tab_notebook(section + '.md', tab) for tab in TABS)
+    if any(c.cell_type == 'code' for c in mxnet.cells):
+        assert pytorch is not None and any(
+            c.cell_type == 'code' for c in pytorch.cells), section
+
+
+@pytest.mark.parametrize('section,index,tab', CASES)
+def test_output(section, index, tab, measured):
+    expectation = EXPECTED_BY_TAB[tab][section][index]
+    nb = outputs.read_notebook(section, tab)
     measured(**outputs.measure(nb, expectation))
     assert outputs.check_cell(nb, expectation) == []
 
@@ -332,22 +366,26 @@ def test_gluon_lstm_is_the_scratch_lstm_and_the_grus_differ(measured):
     assert largest > 1 and difference > 1e-2 * largest
 
 
-def comparison_rows():
+def comparison_rows(framework='mxnet'):
+    """The comparison table's rows of one framework, by (model, impl)."""
     text = output('chapter_rnn/comparison', 'short_budget, budget = 3, 8')
     rows = {}
     for line in text.strip().split('\n')[1:]:
-        m = outputs.re.match(r'^(.+?)\s+(scratch|gluon)\s+(\d+)\s+(\d+)\s+'
+        m = outputs.re.match(r'^(.+?)\s+(mxnet|pytorch)\s+(scratch|gluon|nn)'
+                             r'\s+(\d+)\s+(\d+)\s+'
                              r'(sgd|adam) ([\d.]+)\s+([\d.]+)'
                              r'(?:\s+([\d.]+)\s+([\d.]+)\s+(\d+)'
                              r'\s+([\d.]+))?$', line)
         assert m, line
-        rows[(m.group(1).strip(), m.group(2))] = {
-            'params': int(m.group(3)), 'speed': float(m.group(4)),
-            'optimizer': m.group(5), 'lr': float(m.group(6)),
-            'val3': float(m.group(7)),
-            'best8': float(m.group(8)) if m.group(8) else None,
-            'bits8': float(m.group(9)) if m.group(9) else None,
-            'train8': float(m.group(11)) if m.group(11) else None}
+        if m.group(2) != framework:
+            continue
+        rows[(m.group(1).strip(), m.group(3))] = {
+            'params': int(m.group(4)), 'speed': float(m.group(5)),
+            'optimizer': m.group(6), 'lr': float(m.group(7)),
+            'val3': float(m.group(8)),
+            'best8': float(m.group(9)) if m.group(9) else None,
+            'bits8': float(m.group(10)) if m.group(10) else None,
+            'train8': float(m.group(12)) if m.group(12) else None}
     return rows
 
 

@@ -64,8 +64,8 @@ def test_sections_read_histories_only_from_earlier_sections():
             saved_by[name] = position
         loaded = evaluate.re.findall(r"load_history\('([\w-]+)'", text)
         if 'gb.load_history(name)' in text:  # names listed in a table
-            loaded += evaluate.re.findall(r"'([\w-]+-(?:scratch|gluon))'",
-                                          text)
+            loaded += evaluate.re.findall(
+                r"'([\w-]+-(?:scratch|gluon|pytorch))'", text)
         for name in loaded:
             assert saved_by.get(name, len(order)) < position, (md_file, name)
         # Parameters too: decoding reads what lstm saves.
@@ -74,7 +74,9 @@ def test_sections_read_histories_only_from_earlier_sections():
         for name in evaluate.re.findall(r"load_params\('([\w-]+)'", text):
             assert params_by.get(name, len(order)) < position, (md_file,
                                                                  name)
-    assert len(saved_by) == 8 and list(params_by) == ['lstm-gluon']
+    # Eight runs in each tab; each tab's LSTM parameters.
+    assert len(saved_by) == 16, sorted(saved_by)
+    assert sorted(params_by) == ['lstm-gluon', 'lstm-pytorch']
 
 
 def test_failing_cell_is_named(tmp_path):
@@ -227,3 +229,36 @@ def test_a_tab_reruns_for_its_own_module_only(tmp_path, monkeypatch):
     after = {tab: evaluate.content_hash(md, tab) for tab in evaluate.TABS}
     assert after['mxnet'] == before['mxnet']
     assert after['pytorch'] != before['pytorch']
+
+
+@pytest.mark.parametrize('tab', make_lib.TABS)
+def test_generated_modules_do_nothing_on_import(tab):
+    # No seeding, plotting or I/O when gluonbook is imported: the modules'
+    # top-level statements only import, define and assign constants.
+    import ast
+    for node in ast.parse(make_lib.generate(tab)).body:
+        assert isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef,
+                                 ast.ClassDef, ast.Assign, ast.Expr)), (
+            ast.unparse(node))
+        if isinstance(node, ast.Expr):  # only the module's docstring
+            assert isinstance(node.value, ast.Constant), ast.unparse(node)
+
+
+def test_a_changed_tab_makes_d2lbook_merge_the_section_again(
+        tmp_path, monkeypatch):
+    # d2lbook merges a section's tabs into _build/eval_all only when the
+    # default tab's notebook is newer than the merged one.
+    monkeypatch.setattr(evaluate, 'EVAL_DIR', str(tmp_path / 'eval'))
+    md = 'chapter_rnn/s.md'
+    paths = {tab: evaluate.target_of(md, tab) for tab in evaluate.TABS}
+    for tab, path in paths.items():
+        os.makedirs(os.path.dirname(path))
+        with open(path, 'w') as f:
+            f.write('{}')
+    os.utime(paths['mxnet'], (1000, 1000))
+    os.utime(paths['pytorch'], (2000, 2000))
+    evaluate.mark_for_merge(md)
+    assert os.path.getmtime(paths['mxnet']) == 2000
+    os.utime(paths['mxnet'], (3000, 3000))
+    evaluate.mark_for_merge(md)  # the default tab is the newest: kept
+    assert os.path.getmtime(paths['mxnet']) == 3000

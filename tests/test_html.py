@@ -1,6 +1,7 @@
 """The built HTML, as a reader's browser sees it: headless Chromium opens
-every page of the book from a server on localhost and records what goes
-wrong. `make test` builds the HTML first.
+every page of the book from a server on localhost, switches it to the
+PyTorch tab, and records what goes wrong. `make test` builds the HTML
+first.
 """
 import functools
 import http.server
@@ -17,8 +18,15 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, 'build'))
+from evaluate import TABS  # noqa: E402
+from make_lib import book_order  # noqa: E402
+
 HTML_DIR = os.path.join(ROOT, '_build', 'html')
+READERS_DIR = os.path.join(ROOT, '_build', 'notebooks')
 SCREENSHOT = os.path.join(ROOT, '_build', 'screenshots', 'rnn-gluon.png')
+SCREENSHOT_PYTORCH = os.path.join(ROOT, '_build', 'screenshots',
+                                  'rnn-gluon-pytorch.png')
 CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
 # The flags keep Chromium from calling home on a machine with no network.
 CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic',
@@ -74,6 +82,60 @@ def visit(browser, url):
     return page, problems
 
 
+def notebook_tabs(name):
+    """The tabs in which the readers' notebooks have this page."""
+    notebook = name[:-len('.html')] + '.ipynb'
+    return [tab for tab in TABS
+            if os.path.exists(os.path.join(READERS_DIR, tab, notebook))]
+
+
+# Each tab panel d2lbook made (id "pytorch-3-1"): its tab, whether it is
+# shown, and how many of its code cells, outputs and figures are shown,
+# of how many. A tab with no panel for a cell shows none of that group.
+PANELS = """els => els.map(p => {
+  const shown = e => e.getClientRects().length > 0 &&
+      getComputedStyle(e).visibility !== 'hidden';
+  const count = sel => { const all = [...p.querySelectorAll(sel)];
+                         return [all.filter(shown).length, all.length]; };
+  return {tab: p.id.replace(/-\\d+-\\d+$/, ''), shown: shown(p),
+          code: count('div.highlight-python:not(.output) pre'),
+          outputs: count('div.output, figure, img')};
+})"""
+
+
+def shown_panels(page):
+    """{tab: [panel, ...]} of the page's tab panels, as PANELS sees them."""
+    panels = {}
+    for panel in page.eval_on_selector_all('div.mdl-tabs__panel', PANELS):
+        panels.setdefault(panel['tab'], []).append(panel)
+    return panels
+
+
+def check_tab_shown(page, tab):
+    """Problems with the page showing tab: every panel of tab and all that
+    it holds visible, every other tab's panel hidden."""
+    problems = []
+    for name, panels in shown_panels(page).items():
+        for i, panel in enumerate(panels):
+            if name == tab:
+                if not panel['shown']:
+                    problems.append(f'{tab}: panel {i} is hidden')
+                for kind in ('code', 'outputs'):
+                    visible, total = panel[kind]
+                    if visible != total:
+                        problems.append(f'{tab}: panel {i} shows {visible} '
+                                        f'of its {total} {kind}')
+            elif panel['shown']:
+                problems.append(f'{tab} chosen, but a {name} panel shows')
+    return problems
+
+
+def switch_to(page, tab):
+    """Click the page's first tab named tab, as a reader would."""
+    page.locator(f'div.mdl-tabs__tab-bar a.mdl-tabs__tab[href^="#{tab}-"]'
+                 ).first.click()
+
+
 @pytest.mark.parametrize('name', PAGES)
 def test_page(browser, server, name):
     page, problems = visit(browser, server + name)
@@ -87,7 +149,10 @@ def test_page(browser, server, name):
     assert page.locator('code.std-numref').count() == 0
     if page.locator('div.highlight-python').count():
         assert page.locator('button.copy-button').count() > 0
-    assert page.locator('a.notebook-download').count() == 1
+    # A download link for the page's notebook in each tab that has it.
+    offered = page.eval_on_selector_all(
+        'a.notebook-download', 'els => els.map(e => e.dataset.tab)')
+    assert offered == notebook_tabs(name)
     # The theme's band for config.ini's header_links shows only with links.
     band = page.locator('div.mdl-layout__header-row.header-links')
     assert band.locator('a').count() > 0 or not band.is_visible()
@@ -102,13 +167,42 @@ def test_page(browser, server, name):
                 urllib.request.Request(url, method='HEAD')).close()
         except urllib.error.HTTPError as e:
             problems.append(f'broken link {link}: HTTP {e.code}')
+    # The default tab first; then the reader picks PyTorch, every panel of
+    # the page follows, and the choice holds when the page is reloaded.
+    problems += check_tab_shown(page, TABS[0])
     if name == 'chapter_rnn/rnn-gluon.html':
         # The theme scrolls an inner pane: a tall window shows more of it.
         page.set_viewport_size({'width': 1280, 'height': 2400})
         os.makedirs(os.path.dirname(SCREENSHOT), exist_ok=True)
         page.screenshot(path=SCREENSHOT)
+    if 'pytorch' in shown_panels(page):
+        switch_to(page, 'pytorch')
+        problems += check_tab_shown(page, 'pytorch')
+        selected = page.eval_on_selector_all(
+            'a.notebook-download.selected-tab',
+            'els => els.map(e => e.dataset.tab)')
+        assert selected == ['pytorch']
+        page.reload(wait_until='networkidle')
+        problems += check_tab_shown(page, 'pytorch')
+        if name == 'chapter_rnn/rnn-gluon.html':
+            page.screenshot(path=SCREENSHOT_PYTORCH)
     page.close()
     assert problems == []
+
+
+@pytest.mark.parametrize('name', PAGES)
+def test_every_page_with_code_has_both_tabs(name):
+    # The same page in both frameworks: a notebook in each tab, and PyTorch
+    # code wherever MXNet code is not shared (a `#@tab all` cell shows
+    # outside the tab panels, in both tabs).
+    with open(os.path.join(HTML_DIR, name), encoding='utf-8') as f:
+        html = f.read()
+    if 'class="highlight-python' not in html:
+        return
+    assert notebook_tabs(name) == TABS
+    panels = set(re.findall(
+        r'<div class="mdl-tabs__panel[^"]*" id="([a-z]+)-\d+-\d+">', html))
+    assert panels in (set(), set(TABS)), panels
 
 
 def test_search_finds_a_section(browser, server):
@@ -124,8 +218,6 @@ def test_search_finds_a_section(browser, server):
 def test_every_section_has_a_page_and_every_figure_is_shown():
     # test_page opens every page and requires each of its images to load;
     # here the pages' markup only has to show every figure of img/.
-    sys.path.insert(0, os.path.join(ROOT, 'build'))
-    from make_lib import book_order
     pages = ['chapter_rnn/' + os.path.basename(f)[:-3] + '.html'
              for f in book_order()]
     assert sorted(pages) == sorted(p for p in PAGES if p != 'index.html')

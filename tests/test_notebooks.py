@@ -1,35 +1,67 @@
-"""The built notebooks as a reader gets them: copied anywhere, or unpacked
-from the archive the HTML links to, they run and print what the build
-printed (neither section below prints timings of its own), and their text
-refers to sections and figures as the HTML does, with no Sphinx markup."""
+"""The built notebooks as a reader gets them, in each tab: copied anywhere,
+or unpacked from the archive the HTML links to (rnn-book/mxnet/,
+rnn-book/pytorch/), they run and print what the build printed (neither
+section below prints timings of its own), and their text refers to
+sections and figures as the HTML does, with no Sphinx markup. A PyTorch
+notebook runs where `import mxnet` fails."""
+import glob
 import os
 import re
 import shutil
+import sys
 import zipfile
 
 import nbformat
 import pytest
+from bs4 import BeautifulSoup
 from nbclient import NotebookClient
 
 import outputs
 
+sys.path.insert(0, os.path.join(outputs.ROOT, 'build'))
+from evaluate import without_mxnet  # noqa: E402
+from finish_html import MODULES, beside_page  # noqa: E402
+from make_lib import book_order  # noqa: E402
+
+TABS = outputs.TABS
 SECTION = 'chapter_rnn/lang-model-dataset'
 HTML_DIR = os.path.join(outputs.ROOT, '_build', 'html')
 ARCHIVE = os.path.join(HTML_DIR, 'rnn-book-notebooks.zip')
 READERS_DIR = os.path.join(outputs.ROOT, '_build', 'notebooks')
+# Every page of the book, as a notebook.
+NOTEBOOKS = ['index.ipynb'] + [f[:-len('.md')] + '.ipynb'
+                               for f in book_order()]
 # d2lbook's markup: roles (:numref:`x`, :eqref:, :cite:, ...), option
 # lines (:label:`x`, :maxdepth:) and table-of-contents blocks.
 RAW_MARKER = re.compile(r':[a-z]+:`|^:[a-z_]+:|^```toc', re.MULTILINE)
 # A reference as the HTML shows it, linked or not.
 REFERENCE = re.compile(r'(?:Section|Fig\.) \d+(?:\.\d+)*')
 CAPTION = re.compile(r'^\*Fig\. [\d.]+\* .*$', re.MULTILINE)
+# Run last in a PyTorch notebook: proof that mxnet was not importable.
+NO_MXNET = ('try:\n    import mxnet\nexcept ImportError:\n'
+            '    print("no mxnet")\n')
 
 
-def archived_notebooks():
-    """{'chapter_rnn/rnn.ipynb': raw bytes, ...} from the archive."""
+def archived(tab):
+    """{'chapter_rnn/rnn.ipynb': raw bytes, ...}: a tab's files in the
+    archive, relative to its folder."""
+    prefix = f'rnn-book/{tab}/'
     with zipfile.ZipFile(ARCHIVE) as z:
-        return {name[len('rnn-book/'):]: z.read(name)
-                for name in z.namelist() if name.endswith('.ipynb')}
+        return {name[len(prefix):]: z.read(name) for name in z.namelist()
+                if name.startswith(prefix) and not name.endswith('/')}
+
+
+def archived_notebooks(tab):
+    return {name: raw for name, raw in archived(tab).items()
+            if name.endswith('.ipynb')}
+
+
+def built_notebooks(tab):
+    """The tab's executed notebooks, relative to its eval folder."""
+    folder = outputs.eval_dir(tab)
+    return sorted(os.path.relpath(path, folder) for path in glob.glob(
+        os.path.join(folder, '**', '*.ipynb'), recursive=True)
+        if os.path.getsize(path) > 0)
 
 
 def markdown(raw):
@@ -43,25 +75,51 @@ def text_outputs(nb):
             if cell.cell_type == 'code']
 
 
-def run_copy(tmp_path):
-    """Run a copy of the built notebook in tmp_path; return it."""
-    copy = tmp_path / 'lang-model-dataset.ipynb'
-    shutil.copyfile(os.path.join(outputs.EVAL_DIR, SECTION + '.ipynb'), copy)
-    nb = nbformat.read(str(copy), as_version=4)
+def kernel_environment(tab, folder, monkeypatch):
+    """Make the kernels started from now on fail on `import mxnet` if tab
+    is PyTorch's; folder must be outside the notebook's."""
+    if tab != 'mxnet':
+        monkeypatch.setenv('PYTHONPATH', os.pathsep.join(
+            [without_mxnet(str(folder))] + [p for p in os.environ.get(
+                'PYTHONPATH', '').split(os.pathsep) if p]))
+
+
+def execute(nb, folder, tab):
+    """Run nb in folder; for PyTorch, check that mxnet was absent."""
     for cell in nb.cells:
         cell.pop('outputs', None)
-    # gluonbook comes from `pip install -e .`, the data from its package.
+    if tab != 'mxnet':
+        nb.cells.append(nbformat.v4.new_code_cell(NO_MXNET))
     NotebookClient(nb, timeout=600, kernel_name='python3',
-                   resources={'metadata': {'path': str(tmp_path)}}).execute()
+                   resources={'metadata': {'path': str(folder)}}).execute()
+    if tab != 'mxnet':
+        probe = nb.cells.pop()
+        assert [o.get('text') for o in probe.outputs] == ['no mxnet\n']
     return nb
 
 
+def run_copy(folder, tab='mxnet'):
+    """Run a copy of the built notebook alone in folder; return it."""
+    name = os.path.basename(SECTION) + '.ipynb'
+    copy = folder / name
+    shutil.copyfile(os.path.join(outputs.eval_dir(tab), SECTION + '.ipynb'),
+                    copy)
+    nb = nbformat.read(str(copy), as_version=4)
+    # gluonbook comes from `pip install -e .`, the data from its package.
+    return execute(nb, folder, tab)
+
+
+@pytest.mark.parametrize('tab', TABS)
 def test_notebook_runs_from_an_empty_folder_and_repeats_the_build(
-        tmp_path, monkeypatch):
+        tmp_path, monkeypatch, tab):
     monkeypatch.delenv('RNN_BOOK_SEED', raising=False)
-    nb = run_copy(tmp_path)
-    assert os.listdir(tmp_path) == ['lang-model-dataset.ipynb']
-    assert text_outputs(nb) == text_outputs(outputs.read_notebook(SECTION))
+    folder = tmp_path / 'notebook'
+    folder.mkdir()
+    kernel_environment(tab, tmp_path, monkeypatch)
+    nb = run_copy(folder, tab)
+    assert os.listdir(folder) == ['lang-model-dataset.ipynb']
+    assert text_outputs(nb) == text_outputs(
+        outputs.read_notebook(SECTION, tab))
 
 
 def test_the_seed_variable_reaches_the_notebook(tmp_path, monkeypatch):
@@ -77,35 +135,62 @@ def test_the_seed_variable_reaches_the_notebook(tmp_path, monkeypatch):
     assert all(text.startswith('X: ') for text in changed), changed
 
 
+@pytest.mark.parametrize('tab', TABS)
 @pytest.mark.parametrize('section', ['comparison', 'decoding'])
 def test_reading_sections_run_from_the_archive(tmp_path, monkeypatch,
-                                               section):
-    # The archive carries the histories that the comparison reads and the
-    # parameters that decoding reads, so their notebooks run without
-    # training anything and print the same tables (decoding samples with
-    # the default seed).
+                                               section, tab):
+    # The archive carries the histories that the comparison reads (of
+    # both tabs) and the parameters that decoding reads (each tab its
+    # own), so their notebooks run without training anything and print
+    # the same tables (decoding samples with the default seed).
     monkeypatch.delenv('RNN_BOOK_SEED', raising=False)
-    archive = os.path.join(outputs.ROOT, '_build', 'html',
-                           'rnn-book-notebooks.zip')
-    with zipfile.ZipFile(archive) as z:
+    with zipfile.ZipFile(ARCHIVE) as z:
         z.extractall(tmp_path)
-    folder = tmp_path / 'rnn-book' / 'chapter_rnn'
+    kernel_environment(tab, tmp_path, monkeypatch)
+    folder = tmp_path / 'rnn-book' / tab / 'chapter_rnn'
     nb = nbformat.read(str(folder / f'{section}.ipynb'), as_version=4)
-    built = outputs.read_notebook(f'chapter_rnn/{section}')
-    for cell in nb.cells:
-        cell.pop('outputs', None)
-    NotebookClient(nb, timeout=600, kernel_name='python3',
-                   resources={'metadata': {'path': str(folder)}}).execute()
-    assert text_outputs(nb) == text_outputs(built)
+    built = outputs.read_notebook(f'chapter_rnn/{section}', tab)
+    assert text_outputs(execute(nb, folder, tab)) == text_outputs(built)
 
 
-def test_readers_notebooks_have_no_raw_markers():
-    notebooks = archived_notebooks()
-    built = sorted(os.path.relpath(os.path.join(folder, name),
-                                   outputs.EVAL_DIR)
-                   for folder, _, names in os.walk(outputs.EVAL_DIR)
-                   for name in names if name.endswith('.ipynb'))
-    assert sorted(notebooks) == built
+@pytest.mark.parametrize('tab', TABS)
+def test_archive_carries_each_tab_with_what_it_reads(tab):
+    files = archived(tab)
+    # Every section, as built.
+    assert sorted(archived_notebooks(tab)) == built_notebooks(tab)
+    assert sorted(archived_notebooks(tab)) == sorted(NOTEBOOKS)
+    # gluonbook with this tab's module only: the PyTorch folder has no
+    # MXNet code in it.
+    assert sorted(n for n in files if n.startswith('gluonbook/')) == sorted(
+        ['gluonbook/__init__.py', MODULES[tab]])
+    with open(os.path.join(outputs.ROOT, MODULES[tab]), 'rb') as f:
+        assert files[MODULES[tab]] == f.read()
+    with open(os.path.join(outputs.ROOT, 'data', 'timemachine.txt'),
+              'rb') as f:
+        assert files['data/timemachine.txt'] == f.read()
+    figures = sorted(os.listdir(os.path.join(outputs.ROOT, 'img')))
+    assert sorted(n[len('img/'):] for n in files
+                  if n.startswith('img/')) == figures
+    # The histories of both tabs; this tab's trained parameters only.
+    results = os.path.join(outputs.EVAL_DIR, 'chapter_rnn', 'results')
+    saved = sorted(os.listdir(results))
+    own, other = ('.params', '.pt') if tab == 'mxnet' else ('.pt', '.params')
+    assert sorted(n[len('chapter_rnn/results/'):] for n in files
+                  if n.startswith('chapter_rnn/results/')) == [
+        n for n in saved if n.endswith(('.json', own))]
+    assert any(n.endswith('.json') and '-pytorch' in n for n in saved)
+    assert any(n.endswith(own) for n in saved)
+    if tab == 'pytorch':
+        assert 'requirements-pytorch.txt' in files
+    # Beside the two folders, a README says which is which.
+    with zipfile.ZipFile(ARCHIVE) as z:
+        assert f'`{tab}/`' in z.read('rnn-book/README.md').decode()
+
+
+@pytest.mark.parametrize('tab', TABS)
+def test_readers_notebooks_have_no_raw_markers(tab):
+    notebooks = archived_notebooks(tab)
+    assert notebooks
     found = {}
     for name, raw in notebooks.items():
         nb = nbformat.reads(raw.decode(), as_version=4)
@@ -113,13 +198,24 @@ def test_readers_notebooks_have_no_raw_markers():
             found.setdefault(name, []).extend(
                 RAW_MARKER.findall(cell.source))
     assert {name: hits for name, hits in found.items() if hits} == {}
-    # d2lbook builds the HTML from _build/eval, which keeps them.
+    # d2lbook builds the HTML from the eval folders, which keep them.
     assert ':numref:`sec_lang_model`' in markdown(open(os.path.join(
-        outputs.EVAL_DIR, 'chapter_rnn', 'rnn.ipynb'), 'rb').read())
+        outputs.eval_dir(tab), 'chapter_rnn', 'rnn.ipynb'), 'rb').read())
 
 
-def test_readers_notebooks_refer_as_the_html_does():
-    notebooks = archived_notebooks()
+def shown_references(page, tab):
+    """The numbered references the page shows in tab, in order."""
+    with open(os.path.join(HTML_DIR, page), encoding='utf-8') as f:
+        soup = BeautifulSoup(f, 'html.parser')
+    for panel in soup.select('div.mdl-tabs__panel'):
+        if not panel.get('id', '').startswith(tab + '-'):
+            panel.decompose()
+    return [span.get_text() for span in soup.select('span.std-numref')]
+
+
+@pytest.mark.parametrize('tab', TABS)
+def test_readers_notebooks_refer_as_the_html_does(tab):
+    notebooks = archived_notebooks(tab)
     chapter = markdown(notebooks['chapter_rnn/index.ipynb'])
     assert 'perplexity ([Section 1.3](rnn.ipynb))' in chapter
     rnn = markdown(notebooks['chapter_rnn/rnn.ipynb'])
@@ -129,20 +225,21 @@ def test_readers_notebooks_refer_as_the_html_does():
     root = markdown(notebooks['index.ipynb'])
     assert '  * [1.3. Recurrent Neural Networks](chapter_rnn/rnn.ipynb)' \
         in root
-    # Every page's numbered references, in order, are its notebook's.
+    # Every page's numbered references in this tab, in order, are its
+    # notebook's (the other tab's blocks of text left out).
     for name, raw in notebooks.items():
-        with open(os.path.join(HTML_DIR, name[:-len('.ipynb')] + '.html'),
-                  encoding='utf-8') as f:
-            shown = re.findall(
-                r'<span class="std std-numref">([^<]*)</span>', f.read())
         text = CAPTION.sub('', markdown(raw))
-        assert REFERENCE.findall(text) == shown, name
+        assert REFERENCE.findall(text) == shown_references(
+            name[:-len('.ipynb')] + '.html', tab), name
 
 
-def test_every_copy_of_the_readers_notebooks_is_the_same():
-    # The archive, the notebooks beside the pages, and _build/notebooks,
-    # which `make lab` opens.
-    for name, raw in archived_notebooks().items():
-        for folder in [HTML_DIR, READERS_DIR]:
-            with open(os.path.join(folder, name), 'rb') as f:
-                assert f.read() == raw, (folder, name)
+@pytest.mark.parametrize('tab', TABS)
+def test_every_copy_of_the_readers_notebooks_is_the_same(tab):
+    # The archive, the notebooks beside the pages (rnn.ipynb for MXNet,
+    # rnn-pytorch.ipynb for PyTorch), and _build/notebooks/<tab>, which
+    # `make lab` opens.
+    for name, raw in archived_notebooks(tab).items():
+        for path in [os.path.join(HTML_DIR, beside_page(name, tab)),
+                     os.path.join(READERS_DIR, tab, name)]:
+            with open(path, 'rb') as f:
+                assert f.read() == raw, (path, name)
