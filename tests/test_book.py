@@ -126,8 +126,8 @@ def test_checks_reject_labels_unrelated_to_inputs(capsys):
 
 # Claims the text makes about the outputs beside it.
 
-def final_lines(section, snippet):
-    nb = outputs.read_notebook(section)
+def final_lines(section, snippet, tab='mxnet'):
+    nb = outputs.read_notebook(section, tab)
     return [outputs.EPOCH_LINE.match(line).groups()
             for line in outputs.cell_output(nb, snippet).split('\n')
             if outputs.EPOCH_LINE.match(line)]
@@ -389,25 +389,65 @@ def comparison_rows(framework='mxnet'):
     return rows
 
 
-def test_comparison_gated_models_beat_the_rnn():
-    rows = comparison_rows()
+# The comparison's table lists every run of both frameworks; its text
+# makes claims about both.
+LAYER = {'mxnet': 'gluon', 'pytorch': 'nn'}
+
+
+@pytest.mark.parametrize('framework', ['mxnet', 'pytorch'])
+def test_comparison_gated_models_beat_the_rnn(framework, measured):
+    rows = comparison_rows(framework)
+    layer = LAYER[framework]
     assert len(rows) == 8
-    rnn_best = rows[('RNN', 'gluon')]['best8']
+    rnn_best = rows[('RNN', layer)]['best8']
     for model in ('GRU', 'LSTM'):
-        assert rows[(model, 'gluon')]['best8'] < rnn_best - 0.1, model
+        assert rows[(model, layer)]['best8'] < rnn_best - 0.1, model
     # ... and the RNN's best over all its 20 epochs, not only the first 8.
     lines = final_lines('chapter_rnn/rnn-gluon',
-                        'history = train_and_predict_rnn_gluon(')
+                        'history = train_and_predict_rnn_gluon('
+                        if framework == 'mxnet' else
+                        'history = train_and_predict_rnn_pytorch(',
+                        framework)
     rnn_all = min(float(line[2]) for line in lines)
+    measured(rnn_best_of_20=rnn_all, **{
+        f'{model}_best8': rows[(model, layer)]['best8']
+        for model in ('GRU', 'LSTM')})
     for model in ('GRU', 'LSTM'):
-        assert rows[(model, 'gluon')]['best8'] < rnn_all, model
+        assert rows[(model, layer)]['best8'] < rnn_all, model
         # "below the best counting model of lang-model (4.68)"
-        assert rows[(model, 'gluon')]['best8'] < 4.68, model
+        assert rows[(model, layer)]['best8'] < 4.68, model
     for model in ('RNN', 'GRU', 'LSTM'):
-        assert rows[(model, 'gluon')]['speed'] > rows[(model, 'scratch')][
-            'speed'], model
         assert rows[(model, 'scratch')]['best8' if model == 'RNN' else
                                         'val3'] is not None
+    # "In every implementation, among the models of 256 units, the plain
+    # RNN ... is the fastest."
+    for impl in ('scratch', layer):
+        for gated in ('GRU', 'LSTM'):
+            assert rows[('RNN', impl)]['speed'] > rows[(gated, impl)][
+                'speed'], (impl, gated)
+
+
+def test_comparison_frameworks_agree(measured):
+    # "exactly the same number of parameters ... their best validation
+    # perplexities end within a few tenths of each other"
+    mx_rows, pt_rows = comparison_rows('mxnet'), comparison_rows('pytorch')
+    gaps = {}
+    for model in ('RNN', 'GRU', 'LSTM', 'LSTM-128', 'LSTM-128 x 2'):
+        mx_row, pt_row = mx_rows[(model, 'gluon')], pt_rows[(model, 'nn')]
+        assert mx_row['params'] == pt_row['params'], model
+        assert (mx_row['optimizer'], mx_row['lr']) == (
+            pt_row['optimizer'], pt_row['lr']), model
+        gaps[model] = abs(mx_row['best8'] - pt_row['best8'])
+    for model in ('RNN', 'GRU', 'LSTM'):
+        assert mx_rows[(model, 'scratch')]['params'] == pt_rows[
+            (model, 'scratch')]['params'], model
+    measured(**{f'{m}_gap': round(g, 2) for m, g in gaps.items()})
+    assert max(gaps.values()) < 0.3, gaps
+    # Both tabs run the same table from the same histories.
+    assert output('chapter_rnn/comparison', 'short_budget, budget = 3, 8') \
+        == outputs.cell_output(outputs.read_notebook(
+            'chapter_rnn/comparison', 'pytorch'),
+            'short_budget, budget = 3, 8')
 
 
 def test_comparison_parameter_counts():
