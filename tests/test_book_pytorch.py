@@ -640,9 +640,12 @@ def test_pytorch_input_at_once_and_speed_as_the_text_says(measured):
     _, gluon = timing_speeds('mxnet')
     measured(speedup=speedup, at_once=at_once, gluon_speedup=gluon)
     assert abs(printed - speedup) <= 0.051
-    assert 0.6 <= speedup < 1.5
-    assert speedup < gluon - 0.3
-    assert 0.75 <= at_once <= 1.35
+    # "fewer than twice as many characters per second as gb.rnn" (1.1-1.6
+    # in our builds; 0.8 on a busy machine), "about as many as
+    # rnn_input_at_once, within a third either way" (0.95-1.1)
+    assert 0.6 <= speedup < 2
+    assert 0.75 <= speedup / at_once <= 1.33
+    assert 0.75 <= at_once <= 2
 
 
 def test_pytorch_timing_runs_end_close_together(measured):

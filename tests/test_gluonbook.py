@@ -677,3 +677,19 @@ def test_top_k_and_top_p_decoders_are_the_sampler_with_a_cut():
     with pytest.raises(ValueError, match=r'p must be in \(0, 1\], got 2'):
         gb.predict_top_p('the', 5, model, 27, CTX, ALPHABET,
                          ALPHABET_TO_IDX, p=2)
+
+
+def test_mxnet_ignores_dropout_between_layers_on_the_cpu():
+    # deep-rnn says so: MXNet 1.9.1's fused layer on the CPU returns the
+    # same outputs in training mode as in prediction mode, dropout=0.3
+    # between its two layers notwithstanding.
+    from mxnet import autograd, init
+    layer = rnn.LSTM(32, num_layers=2, dropout=0.3)
+    layer.initialize(init.Xavier())
+    X = nd.one_hot(nd.array([[1, 2, 3, 4]] * 3).T, 27)
+    state = layer.begin_state(batch_size=3)
+    predicted = layer(X, state)[0]
+    with autograd.record():
+        trained = layer(X, state)[0]
+    assert nd.abs(predicted).max().asscalar() > 1e-3
+    assert nd.abs(trained - predicted).max().asscalar() < 1e-6
