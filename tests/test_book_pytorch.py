@@ -640,12 +640,15 @@ def test_pytorch_input_at_once_and_speed_as_the_text_says(measured):
     _, gluon = timing_speeds('mxnet')
     measured(speedup=speedup, at_once=at_once, gluon_speedup=gluon)
     assert abs(printed - speedup) <= 0.051
-    # "fewer than twice as many characters per second as gb.rnn" (1.1-1.6
-    # in our builds; 0.8 on a busy machine), "about as many as
-    # rnn_input_at_once, within a third either way" (0.95-1.1)
-    assert 0.6 <= speedup < 2
-    assert 0.75 <= speedup / at_once <= 1.33
-    assert 0.75 <= at_once <= 2
+    # "nn.RNN, gb.rnn and rnn_input_at_once train on similar numbers of
+    # characters per second, none of them twice as many as another".
+    # nn.RNN / scratch: 1.6 and 0.78 in two quiet builds of the same
+    # commit, 0.8-1.2 on a busy machine; input at once / scratch 1.55 and
+    # 1.04.
+    for ratio in (speedup, at_once, speedup / at_once):
+        assert 0.5 < ratio < 2, (speedup, at_once)
+    # "unlike Gluon's in MXNet" (Gluon / scratch 2.1-2.7 over seeds 0-2)
+    assert gluon > speedup, (gluon, speedup)
 
 
 def test_pytorch_timing_runs_end_close_together(measured):
