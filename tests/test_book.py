@@ -588,14 +588,23 @@ def test_comparison_text(measured):
                 'speed'], (impl, gated)
     deep, wide = rows[('LSTM-128 x 2', 'gluon')], rows[('LSTM', 'gluon')]
     assert deep['params'] < wide['params'] and deep['best8'] < wide['best8']
-    # "For every run of 8 epochs or more, the training perplexity at the
-    # best epoch is below the validation perplexity there."
-    long_runs = [row for row in rows.values() if row['best8'] is not None]
-    assert len(long_runs) == 6
-    for row in long_runs:
-        assert row['train8'] < row['best8'], row
-        # bits per character beside it: log2 of the perplexity
-        assert abs(row['bits8'] - math.log2(row['best8'])) < 0.006, row
+    # "For every run of 8 epochs or more but one, the training perplexity
+    # at the best epoch is below the validation perplexity there ... The
+    # exception is PyTorch's two-layer LSTM ... its training perplexity
+    # ends level with its validation perplexity, within 0.2 of it" (4.14
+    # against 4.08 on seeds 0 and 1).
+    for framework in ('mxnet', 'pytorch'):
+        long_runs = {key: row for key, row in
+                     comparison_rows(framework).items()
+                     if row['best8'] is not None}
+        assert len(long_runs) == 6, framework
+        for key, row in long_runs.items():
+            if framework == 'pytorch' and key == ('LSTM-128 x 2', 'nn'):
+                assert abs(row['train8'] - row['best8']) < 0.2, row
+            else:
+                assert row['train8'] < row['best8'], (framework, key, row)
+            # bits per character beside it: log2 of the perplexity
+            assert abs(row['bits8'] - math.log2(row['best8'])) < 0.006, row
 
 
 def test_input_at_once_as_the_text_says():

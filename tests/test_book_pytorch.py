@@ -322,6 +322,28 @@ def test_pytorch_lstm_layer_is_the_scratch_lstm(measured):
     assert largest > 1 and difference < 1e-5 * largest
 
 
+def test_only_the_lstm_layer_runs_fused_on_the_cpu():
+    # lstm: nn.LSTM "runs fused on a CPU ... one operator of the oneDNN
+    # library (aten::mkldnn_rnn_layer in PyTorch's profiler)", unlike
+    # nn.RNN and nn.GRU; comparison: "only nn.LSTM runs a fused kernel".
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+    if not torch.backends.mkldnn.is_available():
+        pytest.skip('this PyTorch was built without oneDNN')
+    torch.manual_seed(0)
+    X = torch.randn(35, 32, 27)
+    fused = {}
+    for cls in (torch.nn.RNN, torch.nn.GRU, torch.nn.LSTM):
+        layer = cls(27, 64)
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            output_, _ = layer(X)
+            output_.sum().backward()
+        names = {event.key for event in prof.key_averages()}
+        fused[cls.__name__] = {'aten::mkldnn_rnn_layer',
+                               'aten::mkldnn_rnn_layer_backward'} <= names
+    assert fused == {'RNN': False, 'GRU': False, 'LSTM': True}, fused
+
+
 def test_pytorch_lstm_results_as_the_text_says(measured):
     text = output('chapter_rnn/lstm', 'gb.print_summary(')
     scratch3, concise3 = numbers_after(
