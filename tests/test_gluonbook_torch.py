@@ -197,31 +197,43 @@ def test_torch_corpus_too_short_for_one_minibatch_is_an_error(data_iter_fn):
         next(data_iter_fn(list(range(30)), 0, 8))
 
 
-def test_torch_helpers_have_the_mxnet_signatures():
-    # The names, parameters and defaults of the mxnet module, with `device`
-    # for `ctx` (read from its source: this file imports no mxnet).
+def mxnet_signature(name):
+    """[(parameter, default)] of a function of the mxnet module, or of a
+    class's __init__ without self, read from its source (this file imports
+    no mxnet)."""
     import ast
-    import inspect
     with open(os.path.join(ROOT, 'gluonbook', 'chapter_rnn.py')) as f:
         tree = ast.parse(f.read())
-    mxnet = {}
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef):
-            args = node.args
-            defaults = [None] * (len(args.args) - len(args.defaults)) + [
-                ast.literal_eval(d) for d in args.defaults]
-            mxnet[node.name] = [(a.arg, d) for a, d in zip(args.args,
-                                                            defaults)]
+    node, = [n for n in tree.body if isinstance(
+        n, (ast.FunctionDef, ast.ClassDef)) and n.name == name]
+    if isinstance(node, ast.ClassDef):
+        node, = [n for n in node.body if isinstance(n, ast.FunctionDef)
+                 and n.name == '__init__']
+    args = node.args
+    defaults = [None] * (len(args.args) - len(args.defaults)) + [
+        ast.literal_eval(d) for d in args.defaults]
+    return [(a.arg, d) for a, d in zip(args.args, defaults)
+            if a.arg != 'self']
+
+
+def torch_signature(obj):
+    """The same for a function of the torch module, `device` read as
+    `ctx`."""
+    import inspect
+    return [('ctx' if p.name == 'device' else p.name,
+             None if p.default is inspect.Parameter.empty else p.default)
+            for p in inspect.signature(obj).parameters.values()]
+
+
+def test_torch_helpers_have_the_mxnet_signatures():
+    # The names, parameters and defaults of the mxnet module, with `device`
+    # for `ctx`.
     for name in ['figure_svg', 'plot_curves', 'set_seed', 'read_time_machine',
                  'clean_text', 'ngram_counts', 'train_val_split',
                  'load_data_time_machine', 'check_corpus_size',
                  'data_iter_random', 'data_iter_consecutive']:
-        params = inspect.signature(getattr(gb, name)).parameters.values()
-        torch_params = [
-            ('ctx' if p.name == 'device' else p.name,
-             None if p.default is inspect.Parameter.empty else p.default)
-            for p in params]
-        assert torch_params == mxnet[name], name
+        assert torch_signature(getattr(gb, name)) == mxnet_signature(
+            name), name
 
 
 # --- rnn-scratch: the scratch RNN, prediction, clipping, training ----------
@@ -231,30 +243,14 @@ CPU = torch.device('cpu')
 
 def test_torch_rnn_scratch_helpers_have_the_mxnet_signatures():
     # Names, parameters and defaults as in the mxnet module, `device` for
-    # `ctx` (read from its source: this file imports no mxnet).
-    import ast
-    import inspect
-    with open(os.path.join(ROOT, 'gluonbook', 'chapter_rnn.py')) as f:
-        tree = ast.parse(f.read())
-    mxnet = {}
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef):
-            args = node.args
-            defaults = [None] * (len(args.args) - len(args.defaults)) + [
-                ast.literal_eval(d) for d in args.defaults]
-            mxnet[node.name] = [(a.arg, d)
-                                for a, d in zip(args.args, defaults)]
+    # `ctx`.
     names = ['to_onehot', 'try_gpu', 'get_rnn_params', 'init_rnn_state',
              'rnn', 'check_prefix', 'predict_rnn', 'grad_clipping', 'sgd',
              'eval_perplexity', 'check_finite', 'train_and_predict_rnn',
              'save_history', 'load_history', 'print_summary']
     for name in names:
-        params = inspect.signature(getattr(gb, name)).parameters.values()
-        torch_params = [
-            ('ctx' if p.name == 'device' else p.name,
-             None if p.default is inspect.Parameter.empty else p.default)
-            for p in params]
-        assert torch_params == mxnet[name], name
+        assert torch_signature(getattr(gb, name)) == mxnet_signature(
+            name), name
     assert gb.RESULTS_DIR == 'results'
 
 
@@ -349,25 +345,6 @@ def predict_scratch(prefix, num_chars):
     return gb.predict_rnn(prefix, num_chars, next_char_rnn, None,
                           gb.init_rnn_state, 4, len(VOCAB), CPU, VOCAB,
                           CHAR_TO_IDX)
-
-
-def test_torch_prediction_continues_the_prefix():
-    # The prefix is kept as given (not predicted), then the model takes over.
-    assert predict_scratch('da', 4) == 'dabcde'
-    assert predict_scratch('e', 3) == 'eabc'
-    assert predict_scratch('ca', 0) == 'ca'
-
-
-def test_torch_bad_prefix_is_named():
-    # The messages of the mxnet tab, word for word.
-    with pytest.raises(ValueError) as e:
-        predict_scratch('abx', 3)
-    assert str(e.value) == ("prefix 'abx' contains 'x', which is not in the "
-                            "vocabulary 'abcde'")
-    with pytest.raises(ValueError, match='prefix is empty'):
-        predict_scratch('', 3)
-    with pytest.raises(ValueError, match='num_chars must be >= 0, got -1'):
-        predict_scratch('ab', -1)
 
 
 def test_torch_prediction_records_no_gradients():
@@ -521,34 +498,13 @@ def test_torch_print_summary_reports_the_best_epoch(capsys):
 def test_torch_rnn_gluon_helpers_have_the_mxnet_signatures():
     # predict_rnn_gluon -> predict_rnn_pytorch and so on: the parameters
     # and defaults of the mxnet module, `device` for `ctx`.
-    import ast
-    import inspect
-    with open(os.path.join(ROOT, 'gluonbook', 'chapter_rnn.py')) as f:
-        tree = ast.parse(f.read())
-    mxnet = {}
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and node.name == 'RNNModel':
-            node, = [n for n in node.body if isinstance(n, ast.FunctionDef)
-                     and n.name == '__init__']
-            node.name = 'RNNModel'
-        if isinstance(node, ast.FunctionDef):
-            args = node.args
-            defaults = [None] * (len(args.args) - len(args.defaults)) + [
-                ast.literal_eval(d) for d in args.defaults]
-            mxnet[node.name] = [(a.arg, d) for a, d in
-                                zip(args.args, defaults)]
     for torch_name, mxnet_name in [
             ('predict_rnn_pytorch', 'predict_rnn_gluon'),
             ('train_and_predict_rnn_pytorch', 'train_and_predict_rnn_gluon'),
             ('rnn_input_at_once', 'rnn_input_at_once'),
             ('RNNModel', 'RNNModel')]:  # its __init__, **kwargs aside
-        params = inspect.signature(getattr(gb, torch_name)).parameters
-        torch_params = [
-            ('ctx' if p.name == 'device' else p.name,
-             None if p.default is inspect.Parameter.empty else p.default)
-            for p in params.values()]
-        expected = [p for p in mxnet[mxnet_name] if p[0] != 'self']
-        assert torch_params == expected, torch_name
+        assert torch_signature(getattr(gb, torch_name)) == mxnet_signature(
+            mxnet_name), torch_name
 
 
 @pytest.mark.parametrize('make_layer,state_shapes', [
@@ -659,22 +615,35 @@ def predict_concise(prefix, num_chars, model=None):
                                   len(VOCAB), CPU, VOCAB, CHAR_TO_IDX)
 
 
-def test_torch_concise_prediction_continues_the_prefix():
-    assert predict_concise('da', 4) == 'dabcde'
-    assert predict_concise('e', 3) == 'eabc'
-    assert predict_concise('ca', 0) == 'ca'
+# predict_rnn (scratch) and predict_rnn_pytorch (concise) alike.
+PREDICTORS = pytest.mark.parametrize('predict', ['scratch', 'concise'])
 
 
-def test_torch_concise_prediction_bad_input_is_named():
+def predictor(name):
+    return {'scratch': predict_scratch, 'concise': predict_concise}[name]
+
+
+@PREDICTORS
+def test_torch_prediction_continues_the_prefix(predict):
+    # The prefix is kept as given (not predicted), then the model takes over.
+    predict = predictor(predict)
+    assert predict('da', 4) == 'dabcde'
+    assert predict('e', 3) == 'eabc'
+    assert predict('ca', 0) == 'ca'
+
+
+@PREDICTORS
+def test_torch_prediction_bad_input_is_named(predict):
     # The messages of the mxnet tab, word for word.
+    predict = predictor(predict)
     with pytest.raises(ValueError) as e:
-        predict_concise('abx', 3)
+        predict('abx', 3)
     assert str(e.value) == ("prefix 'abx' contains 'x', which is not in the "
                             "vocabulary 'abcde'")
     with pytest.raises(ValueError, match='prefix is empty'):
-        predict_concise('', 3)
+        predict('', 3)
     with pytest.raises(ValueError, match='num_chars must be >= 0, got -1'):
-        predict_concise('ab', -1)
+        predict('ab', -1)
 
 
 def test_torch_concise_prediction_evaluates_and_restores_the_mode():
@@ -765,32 +734,13 @@ def test_torch_concise_training_bad_input_is_named():
 
 # --- lstm: the scratch LSTM, save_params and load_params --------------------
 
-def mxnet_signature(name):
-    """[(parameter, default)] of a function of the mxnet module, read from
-    its source (this file imports no mxnet)."""
-    import ast
-    with open(os.path.join(ROOT, 'gluonbook', 'chapter_rnn.py')) as f:
-        tree = ast.parse(f.read())
-    node, = [n for n in tree.body
-             if isinstance(n, ast.FunctionDef) and n.name == name]
-    args = node.args
-    defaults = [None] * (len(args.args) - len(args.defaults)) + [
-        ast.literal_eval(d) for d in args.defaults]
-    return [(a.arg, d) for a, d in zip(args.args, defaults)]
-
-
 def test_torch_lstm_and_decoding_helpers_have_the_mxnet_signatures():
-    import inspect
     for name in ['get_lstm_params', 'init_lstm_state', 'lstm', 'save_params',
                  'load_params', 'softmax_with_temperature', 'top_k_probs',
                  'top_p_probs', 'predict_sample', 'predict_top_k',
                  'predict_top_p', 'predict_beam_search']:
-        params = inspect.signature(getattr(gb, name)).parameters.values()
-        torch_params = [
-            ('ctx' if p.name == 'device' else p.name,
-             None if p.default is inspect.Parameter.empty else p.default)
-            for p in params]
-        assert torch_params == mxnet_signature(name), name
+        assert torch_signature(getattr(gb, name)) == mxnet_signature(
+            name), name
 
 
 def test_torch_scratch_lstm_shapes_and_parameters():
@@ -1122,12 +1072,8 @@ def test_torch_top_k_and_top_p_decoders_are_the_sampler_with_a_cut():
 def test_torch_gru_helpers_have_the_mxnet_signatures():
     import inspect
     for name in ['gate_params', 'get_gru_params', 'gru']:
-        params = inspect.signature(getattr(gb, name)).parameters.values()
-        torch_params = [
-            ('ctx' if p.name == 'device' else p.name,
-             None if p.default is inspect.Parameter.empty else p.default)
-            for p in params]
-        assert torch_params == mxnet_signature(name), name
+        assert torch_signature(getattr(gb, name)) == mxnet_signature(
+            name), name
 
 
 def test_torch_gate_and_gru_params_shapes():
