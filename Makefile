@@ -80,7 +80,7 @@ SEEDS ?= 1 2
 robustness: check-lib  ## rebuild with SEEDS (1 2) into _build/seed*/, check claims
 	$(PY) build/robustness.py $(SEEDS)
 
-bench: $(STAMP)  ## training throughput of every model (PyTorch rows if installed)
+bench: $(STAMP)  ## training throughput of every model, both frameworks
 	$(PY) build/bench.py
 
 clean:  ## remove everything built (keeps .venv)

@@ -15,7 +15,7 @@ the median of the per-round ratios.
 The last lines give the ceiling that the arithmetic allows: one training
 token's floating-point operations at the rate these cores reach on the
 recurrent step's matrix product (32 x 256 by 256 x 256), the best of
-MXNet, NumPy and (if installed) PyTorch.
+MXNet, NumPy and PyTorch.
 
     python build/bench.py [--rounds 5] [--batches 10]
     python build/bench.py --profile 'gluon RNN'   # where the time goes

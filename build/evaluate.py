@@ -195,11 +195,14 @@ def copy_resources():
 
 
 def remove_stale(md_file, tab=TABS[0]):
-    """Remove every built file of a section whose tab failed."""
+    """Remove every built file of a section whose tab failed: its notebook
+    and, in the book's own build (not a seed's), the pages made from it."""
     stem = md_file[:-len('.md')]
     patterns = [f'html/{stem}.html', f'html/{stem}.ipynb',
                 f'rst/{stem}.rst', f'rst_all/{stem}.rst',
                 f'eval_all/{stem}.ipynb', f'ipynb/{stem}.ipynb']
+    if EVAL_DIR != os.path.join(BUILD, 'eval'):
+        patterns = []  # a seed's build: the book's pages are not its own
     for path in [target_of(md_file, tab)] + [
             p for pattern in patterns
             for p in glob.glob(os.path.join(BUILD, pattern))]:
@@ -278,7 +281,9 @@ def run_cells(nb, md_file, tab, progress=None):
         env['PYTHONPATH'] = os.pathsep.join(
             [without_mxnet(folder)] + env.get('PYTHONPATH', '').split(
                 os.pathsep)).rstrip(os.pathsep)
-    client = Client(nb, km=km, timeout=CELL_TIMEOUT,
+    # No execution timestamps in the cells' metadata: the notebook must
+    # equal the one refresh_text() makes from the Markdown.
+    client = Client(nb, km=km, timeout=CELL_TIMEOUT, record_timing=False,
                     kernel_name='python3',
                     resources={'metadata': {'path': workdir}})
     try:

@@ -143,7 +143,7 @@ def strip_d2l_js(path):
         js = f.read()
     if 'GoogleAnalyticsObject' in js:
         js, count = ANALYTICS.subn('', js)
-        if count != 1 or 'google-analytics' in js or 'ga(' in js:
+        if count != 1 or 'google-analytics' in js or re.search(r'\bga\(', js):
             fail(f'could not remove the analytics loader from {path}; '
                  f'has d2lbook changed?')
     js = js.replace(COPY_BUTTON_START, '')

@@ -27,7 +27,15 @@ def __getattr__(name):
     if name in _SUBMODULES:
         # `from gluonbook import torch` asks for the attribute first.
         return importlib.import_module('.' + name, __name__)
-    module = _mxnet_helpers()
+    try:
+        module = _mxnet_helpers()
+    except ImportError as e:
+        # An AttributeError, as hasattr() and IPython expect, that says why.
+        raise AttributeError(
+            f'module {__name__!r} has no attribute {name!r}: the MXNet '
+            f'helpers (gluonbook.chapter_rnn) cannot be imported ({e}); '
+            'for the PyTorch helpers use `from gluonbook import torch as '
+            'gb`') from e
     try:
         return getattr(module, name)
     except AttributeError:
@@ -36,4 +44,8 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_mxnet_helpers().__all__))
+    try:
+        names = _mxnet_helpers().__all__
+    except ImportError:  # no mxnet: list what is here
+        names = _SUBMODULES
+    return sorted(set(globals()) | set(names))

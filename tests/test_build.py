@@ -104,6 +104,9 @@ def test_a_section_is_rerun_exactly_when_its_inputs_change(tmp_path,
     evaluate.write_atomically(nb, evaluate.target_of(md))
     assert not os.path.exists(evaluate.target_of(md) + '.partial')
     assert evaluate.is_current(md, evaluate.content_hash(md))
+    # A notebook just executed has nothing to refresh (no per-run metadata
+    # such as execution timestamps that the Markdown cannot have).
+    assert not evaluate.refresh_text(md)
 
     # Touching the source changes nothing, and the notebook is made newer
     # than the source, so that d2lbook does not re-run it either.
@@ -140,10 +143,23 @@ def test_a_failed_section_leaves_no_stale_output(tmp_path, monkeypatch):
     for name in built:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text('old')
+    # A seed's failed section takes only its own notebook, not the book's
+    # pages.
+    monkeypatch.setattr(evaluate, 'EVAL_DIR', str(tmp_path / 'seed1' / 'eval'))
+    seed_built = ['seed1/eval/chapter_rnn/x.ipynb',
+                  'seed1/eval_pytorch/chapter_rnn/x.ipynb']
+    for name in seed_built:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text('old')
+    evaluate.remove_stale('chapter_rnn/x.md', 'pytorch')
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob('*.*'))
+    assert left == sorted(built + seed_built[:1])
+    monkeypatch.setattr(evaluate, 'EVAL_DIR', str(tmp_path / 'eval'))
     evaluate.remove_stale('chapter_rnn/x.md', 'pytorch')
     left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob('*.*'))
     # The other tab's notebook is still current.
-    assert left == ['eval/chapter_rnn/x.ipynb', 'html/chapter_rnn/y.html']
+    assert left == ['eval/chapter_rnn/x.ipynb', 'html/chapter_rnn/y.html',
+                    'seed1/eval/chapter_rnn/x.ipynb']
 
 
 def test_only_reading_sections_depend_on_saved_histories():
