@@ -26,6 +26,7 @@ LIB_FILES = {'mxnet': os.path.join('gluonbook', 'chapter_rnn.py'),
              'pytorch': os.path.join('gluonbook', 'torch.py')}
 SAVE_MARK = '#@save'
 TAB_MARK = re.compile(r'^# *@tab +([\w, ]+)$')
+LATE_TAB_MARK = re.compile(r'^\s*(# *@tab|%%tab)\b')
 CELL = re.compile(r'^```\{\.python \.input[^}]*\}\n(.*?)^```$',
                   re.MULTILINE | re.DOTALL)
 TOC = re.compile(r'^```toc\n(.*?)^```$', re.MULTILINE | re.DOTALL)
@@ -76,6 +77,13 @@ def section_title(text):
 
 def cell_tabs(lines):
     """The tabs a code cell belongs to, and its lines without the mark."""
+    # d2lbook finds a tab mark anywhere in a cell; this reads only the
+    # first line, so a mark further down would send the cell to the wrong
+    # module.
+    for line in lines[1:]:
+        if LATE_TAB_MARK.match(line):
+            sys.exit(f'make_lib: {line.strip()!r} must be the first line of '
+                     f'its code cell (the cell starts {lines[0]!r})')
     m = TAB_MARK.match(lines[0].strip()) if lines else None
     if not m:
         return [TABS[0]], lines

@@ -29,6 +29,19 @@ def test_drift_is_reported_by_definition(tmp_path, capsys):
         'check-lib: gluonbook/chapter_rnn.py is out of date; run `make lib`']
 
 
+def test_a_tab_mark_below_the_first_line_is_refused():
+    # d2lbook would run such a cell in the marked tab while make_lib, which
+    # reads the first line, would save it into the default tab's module.
+    assert make_lib.cell_tabs(['#@tab pytorch', '#@save', 'x = 1']) == (
+        ['pytorch'], ['#@save', 'x = 1'])
+    assert make_lib.cell_tabs(['x = 1']) == (['mxnet'], ['x = 1'])
+    for late in ('#@tab pytorch', '# @tab all', '%%tab pytorch'):
+        with pytest.raises(SystemExit) as e:
+            make_lib.cell_tabs(['#@save', late, 'x = 1'])
+        assert str(e.value) == (f"make_lib: {late!r} must be the first line "
+                                "of its code cell (the cell starts '#@save')")
+
+
 def test_saved_cells_come_in_book_order():
     order = make_lib.book_order()
     assert order[:4] == ['chapter_rnn/index.md', 'chapter_rnn/sequence.md',
