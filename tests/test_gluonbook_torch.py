@@ -446,11 +446,9 @@ def small_training(corpus, **kwargs):
         char_to_idx, **args)
 
 
-def test_torch_scratch_training_records_its_history(capsys):
-    corpus = gb.load_data_time_machine()[0][:6000]
-    gb.set_seed(0)
-    history = small_training(corpus, pred_period=1)
-    assert history['num_params'] == 27 * 16 + 16 * 16 + 16 + 16 * 27 + 27
+def assert_two_sgd_epochs(history, capsys):
+    """What a two-epoch SGD run at learning rate 1 with pred_period=1, of
+    either trainer, records and prints."""
     assert (history['optimizer'], history['lr']) == ('sgd', 1)
     assert len(history['train']) == len(history['val']) == 2
     assert all(t > 0 for t in history['tokens_per_sec'])
@@ -461,6 +459,14 @@ def test_torch_scratch_training_records_its_history(capsys):
                         r'[\d.]+, time [\d.]+ sec', lines[2])
     assert re.fullmatch(r' - the[ a-z]{10}', lines[3])
     json.dumps(history)  # plain numbers, as save_history needs
+
+
+def test_torch_scratch_training_records_its_history(capsys):
+    corpus = gb.load_data_time_machine()[0][:6000]
+    gb.set_seed(0)
+    history = small_training(corpus, pred_period=1)
+    assert history['num_params'] == 27 * 16 + 16 * 16 + 16 + 16 * 27 + 27
+    assert_two_sgd_epochs(history, capsys)
 
 
 def test_torch_scratch_training_accepts_adam_and_rejects_unknown_names():
@@ -698,15 +704,7 @@ def test_torch_concise_training_records_its_history(capsys):
     assert set(history) == {'train', 'val', 'tokens_per_sec', 'num_params',
                             'optimizer', 'lr'}
     assert history['num_params'] == 27 * 16 + 16 * 16 + 2 * 16 + 16 * 27 + 27
-    assert (history['optimizer'], history['lr']) == ('sgd', 1)
-    assert len(history['train']) == len(history['val']) == 2
-    assert all(t > 0 for t in history['tokens_per_sec'])
-    assert history['train'][-1] < history['train'][0] < 27
-    lines = capsys.readouterr().out.split('\n')
-    assert re.fullmatch(r'epoch 2, perplexity [\d.]+, val perplexity '
-                        r'[\d.]+, time [\d.]+ sec', lines[2])
-    assert re.fullmatch(r' - the[ a-z]{10}', lines[3])
-    json.dumps(history)  # plain numbers, as save_history needs
+    assert_two_sgd_epochs(history, capsys)
 
 
 def test_torch_concise_training_initialises_afresh():
