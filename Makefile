@@ -76,9 +76,10 @@ lab: html  ## JupyterLab on the readers' notebooks (mxnet/, pytorch/), LAB_PORT 
 		--ServerApp.root_dir=$(CURDIR)/_build/notebooks \
 		$(if $(filter 0,$(shell id -u)),--allow-root)
 
-SEEDS ?= 1 2
-robustness: check-lib  ## rebuild with SEEDS (1 2) into _build/seed*/, check claims
-	$(PY) build/robustness.py $(SEEDS)
+SEEDS ?= 0 1 2
+PROFILES ?= isa allthreads busy
+robustness: check-lib  ## rebuild with SEEDS, and seed 0 on emulated PROFILES; check claims
+	$(PY) build/robustness.py --seeds $(SEEDS) --profiles $(PROFILES)
 
 bench: $(STAMP)  ## training throughput of every model, both frameworks
 	$(PY) build/bench.py

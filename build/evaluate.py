@@ -31,14 +31,26 @@ two tabs' notebooks into one page each:
   looks at the default tab's notebooks only);
 * a failing cell stops the build, names the section and the cell, and
   removes that section's old notebook, rst and html so that nothing stale
-  looks current.
+  looks current;
+* numbers in the prose come from the build (glue): a cell records a value
+  with `gb.glue(name, value, fmt)`, and the section's text in that tab
+  says :glue:`name`. The recorded values move from the cells' outputs to
+  the notebook's metadata (`glue`), and every :glue:`name` in the tab's
+  text is replaced by the value, in the notebook that d2lbook turns into
+  HTML and finish_html.py into the readers' notebooks. A reference to a
+  name that no cell of the tab recorded stops the build, naming the
+  section; so does a value glued into prose that the tabs share (outside
+  a `:begin_tab:` block) that differs between the tabs, since the page
+  shows that prose once.
 
     python build/evaluate.py [--tab TAB] [SECTION.md ...]
     python build/evaluate.py --seed 1   # into _build/seed1/eval{,_pytorch}
+    python build/evaluate.py --seed 0 --profile isa  # _build/isa-seed0/...
 
 With --seed N the notebooks run with RNN_BOOK_SEED=N, which `gb.set_seed`
-reads, and go to a folder of their own: `make robustness` checks the
-book's claims on such builds.
+reads, and go to a folder of their own; with --profile as well, the
+kernels run in the environment of an emulated other machine (PROFILES).
+`make robustness` checks the book's claims on such builds.
 """
 import argparse
 import glob
@@ -57,12 +69,45 @@ BUILD = os.path.join(ROOT, '_build')
 EVAL_DIR = os.path.join(BUILD, 'eval')  # the default tab's; see eval_dir()
 TABS = ['mxnet', 'pytorch']  # as config.ini's `tabs`; the first is default
 SEED_VARIABLE = 'RNN_BOOK_SEED'
+# Emulated other machines, for `make robustness`: the environment of the
+# kernels (None removes a variable). `busy` is this machine with one core
+# kept busy, which build/robustness.py does around the build.
+AVX2 = 'AVX2'
+PROFILES = {
+    'default': {},
+    # The math libraries limited to AVX2, as on a machine without AVX-512.
+    # On our AVX-512 AMD machine three of these change the digits: MXNet
+    # 1.9.1's oneDNN reads DNNL_MAX_CPU_ISA (its fused RNN and LSTM
+    # layers), PyTorch 2.13's oneDNN reads ONEDNN_MAX_CPU_ISA (nn.LSTM)
+    # and ATEN_CPU_CAPABILITY sets PyTorch's own kernels (log_softmax). MKL
+    # takes its AVX2 path on an AMD CPU anyway, and MXNet's matrix
+    # products did not change with OPENBLAS_CORETYPE; both are set for
+    # the Intel machines where they may matter.
+    'isa': {'OPENBLAS_CORETYPE': 'Haswell', 'DNNL_MAX_CPU_ISA': AVX2,
+            'ONEDNN_MAX_CPU_ISA': AVX2, 'MKL_ENABLE_INSTRUCTIONS': AVX2,
+            'ATEN_CPU_CAPABILITY': 'avx2'},
+    # The libraries' own choice, one thread per core, as in a reader's
+    # Jupyter (the build's kernels run one thread each: KERNEL_THREADS).
+    'allthreads': {'OMP_NUM_THREADS': None, 'MKL_NUM_THREADS': None},
+    'busy': {},
+}
+# Every kernel of the build runs its math libraries (OpenMP, MKL) on one
+# thread, unless OMP_NUM_THREADS is set already. On our 2-core machine a
+# training step of PyTorch's RNN took about as long with one thread as
+# with two when nothing else ran (14 ms against 13), but with one core
+# kept busy by another process two threads took 33 to 41 ms (and up to
+# 390), one thread 11 ms: a thread that waits for a busy core stalls the
+# other. MXNet's speeds did not depend on it (docs/measurements.md).
+KERNEL_THREADS = {'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
 # Copied next to the notebooks, so `sys.path.insert(0, '..')` finds them.
 RESOURCES = ['gluonbook/__init__.py', 'gluonbook/chapter_rnn.py',
              'gluonbook/torch.py', 'data/timemachine.txt']
 CELL_TIMEOUT = 20 * 60  # seconds, the same limit d2lbook uses
 ANSI_COLOR = re.compile(r'\x1b\[[0-9;]*m')
 SLOW_CELL = 10  # seconds; a cell that takes longer is reported
+# What gb.glue(name, value, fmt) displays, and how the text refers to it.
+GLUE_MIME = 'application/vnd.rnn-book.glue+json'
+GLUE_REF = re.compile(r':glue:`([^`]*)`')
 
 
 def eval_dir(tab):
@@ -85,9 +130,11 @@ def results_of(md_file):
     return sorted(paths)
 
 
-def eval_dir_for_seed(seed):
-    """Where a build with another seed goes: _build/seed<N>/eval."""
-    return os.path.join(BUILD, f'seed{seed}', 'eval')
+def eval_dir_for_seed(seed, profile='default'):
+    """Where a build with another seed or machine profile goes:
+    _build/seed<N>/eval, _build/<profile>-seed<N>/eval."""
+    folder = f'seed{seed}' if profile == 'default' else f'{profile}-seed{seed}'
+    return os.path.join(BUILD, folder, 'eval')
 
 
 def tab_notebook(md_file, tab):
@@ -144,6 +191,77 @@ def is_current(md_file, digest, tab=TABS[0]):
     return True
 
 
+class GlueError(RuntimeError):
+    """A :glue: reference that the build cannot resolve."""
+
+
+def collect_glue(nb, md_file, tab):
+    """Move the values that gb.glue displayed from the cells' outputs into
+    nb.metadata['glue'] ({name: text}); return them."""
+    values = {}
+    for cell in nb.cells:
+        if cell.cell_type != 'code':
+            continue
+        kept = []
+        for out in cell.get('outputs', []):
+            record = out.get('data', {}).get(GLUE_MIME)
+            if record is None:
+                kept.append(out)
+                continue
+            if record['name'] in values:
+                raise GlueError(f'{md_file} [{tab}]: gb.glue recorded '
+                                f'{record["name"]!r} twice')
+            values[record['name']] = record['text']
+        cell.outputs = kept
+    nb.metadata['glue'] = values
+    return values
+
+
+def apply_glue(nb, md_file, tab):
+    """Replace every :glue:`name` in nb's text by the value that the tab's
+    cells recorded (nb.metadata['glue']); raise GlueError on a name that
+    none recorded."""
+    values = nb.metadata.get('glue', {})
+
+    def value(match):
+        if match.group(1) not in values:
+            raise GlueError(
+                f'{md_file} [{tab}]: no cell recorded :glue:`'
+                f'{match.group(1)}` (gb.glue recorded: '
+                f'{", ".join(sorted(values)) or "nothing"})')
+        return values[match.group(1)]
+
+    for cell in nb.cells:
+        if cell.cell_type == 'markdown':
+            cell.source = GLUE_REF.sub(value, cell.source)
+
+
+def check_shared_text(md_file, tabs):
+    """Raise GlueError if text that the tabs share (outside :begin_tab:
+    blocks) reads differently in their notebooks: a value glued into it
+    differs between the tabs, and the page could show only one."""
+    import nbformat
+
+    shared = {}
+    for tab in tabs:
+        if not os.path.exists(target_of(md_file, tab)):
+            continue
+        with open(target_of(md_file, tab)) as f:
+            nb = nbformat.read(f, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type != 'markdown' or 'tab' in cell.metadata:
+                continue
+            pos = cell.metadata.get('origin_pos')
+            other = shared.setdefault(pos, (tab, cell.source))
+            if other[1] != cell.source:
+                raise GlueError(
+                    f'{md_file}: text that the tabs share reads differently '
+                    f'in {other[0]} and {tab}, because a value glued into it '
+                    f'differs; put the sentence in a :begin_tab: block of '
+                    f'each tab:\n  {other[0]}: {other[1]!r}\n  {tab}: '
+                    f'{cell.source!r}')
+
+
 def refresh_text(md_file, tab=TABS[0], new=None):
     """Put a section's current prose into its tab's notebook, keeping the
     outputs.
@@ -167,6 +285,7 @@ def refresh_text(md_file, tab=TABS[0], new=None):
         new_cell.outputs = old_cell.outputs
         new_cell.execution_count = old_cell.execution_count
     new.metadata = old.metadata
+    apply_glue(new, md_file, tab)
     if [(c.cell_type, c.source, c.metadata) for c in new.cells] == [
             (c.cell_type, c.source, c.metadata) for c in old.cells]:
         return False
@@ -346,7 +465,12 @@ def evaluate(md_file, tab, force=False):
         return
     digest = content_hash(md_file, tab, nb)
     if not force and is_current(md_file, digest, tab):
-        if refresh_text(md_file, tab, nb):
+        try:
+            refreshed = refresh_text(md_file, tab, nb)
+        except GlueError as e:
+            remove_stale(md_file, tab)
+            sys.exit(f'evaluate: FAILED [{tab}] {e}')
+        if refreshed:
             print(f'evaluate: {name}: new text, same code and outputs')
         else:
             print(f'evaluate: {name} is up to date')
@@ -355,6 +479,8 @@ def evaluate(md_file, tab, force=False):
     start = time.time()
     try:
         nb = execute(md_file, tab, show_progress=True, nb=nb)
+        collect_glue(nb, md_file, tab)
+        apply_glue(nb, md_file, tab)
     except RuntimeError as e:
         remove_stale(md_file, tab)
         sys.exit(f'evaluate: FAILED [{tab}] {e}')
@@ -388,15 +514,29 @@ def main():
     parser.add_argument('--seed', type=int,
                         help=f'run with {SEED_VARIABLE}=SEED into '
                         '_build/seed<SEED>/eval')
+    parser.add_argument('--profile', choices=PROFILES, default='default',
+                        help='with --seed: emulate another machine (its '
+                        'kernels\' environment) into '
+                        '_build/<PROFILE>-seed<SEED>/eval')
     args = parser.parse_args()
+    if args.profile != 'default' and args.seed is None:
+        parser.error('--profile needs --seed: a profile builds into a '
+                     'folder of its own, never into _build/eval')
     if args.seed is not None:
         if args.seed < 0:
             parser.error(f'--seed must be >= 0, not {args.seed}')
         global EVAL_DIR
-        EVAL_DIR = eval_dir_for_seed(args.seed)
+        EVAL_DIR = eval_dir_for_seed(args.seed, args.profile)
         os.environ[SEED_VARIABLE] = str(args.seed)  # the kernels inherit it
     else:
         os.environ.pop(SEED_VARIABLE, None)
+    if 'OMP_NUM_THREADS' not in os.environ:
+        os.environ.update(KERNEL_THREADS)
+    for name, value in PROFILES[args.profile].items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     sections = ['index.md'] + book_order()
     if args.sections:
         sections = [os.path.relpath(os.path.abspath(s), ROOT)
@@ -407,6 +547,12 @@ def main():
     for md_file in sections:
         for tab in tabs:
             evaluate(md_file, tab, args.force)
+        try:
+            check_shared_text(md_file, TABS)
+        except GlueError as e:
+            for tab in TABS:
+                remove_stale(md_file, tab)
+            sys.exit(f'evaluate: FAILED {e}')
         mark_for_merge(md_file)
     print(f'evaluate: finished in {time.time() - total:.0f} s')
 

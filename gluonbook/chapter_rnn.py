@@ -18,6 +18,7 @@ import math
 import os
 import random
 import re
+import statistics
 import time
 import mxnet as mx
 import numpy as np
@@ -68,6 +69,23 @@ def set_seed(seed=None):
     random.seed(seed)
     np.random.seed(seed)
     mx.random.seed(seed)
+
+
+# --- chapter_rnn/sequence.md
+# Sequence Models
+GLUE_MIME = 'application/vnd.rnn-book.glue+json'
+
+
+def glue(name, value, fmt='%.2f'):
+    """Record value, formatted by fmt, for the text to quote as name."""
+    if not re.fullmatch(r'[a-z][a-z0-9_]*', name):
+        raise ValueError(f'a glue name is lower case letters, digits and '
+                         f'underscores, starting with a letter: {name!r}')
+    text = fmt % value
+    if get_ipython() is not None:  # plain Python: nothing records it
+        # Jupyter shows the text; the book's build reads the record.
+        display.display({gb.GLUE_MIME: {'name': name, 'text': text},
+                         'text/plain': f'{name} = {text}'}, raw=True)
 
 
 # --- chapter_rnn/lang-model.md
@@ -448,16 +466,12 @@ def load_history(name):
 
 
 def print_summary(name, history):
-    """Print the best validation epoch and the speed of a training run."""
+    """Print the best validation epoch and the size of a training run."""
     val = history['val']
     best = val.index(min(val))
-    # The fastest epoch: the one that slow spells of a shared machine
-    # disturbed least.
-    tokens_per_sec = max(history['tokens_per_sec'])
     print('%s: best val perplexity %.2f at epoch %d of %d, train %.2f; '
-          '%.0f tokens/sec, %d parameters' % (
-              name, val[best], best + 1, len(val), history['train'][best],
-              tokens_per_sec, history['num_params']))
+          '%d parameters' % (name, val[best], best + 1, len(val),
+                             history['train'][best], history['num_params']))
 
 
 # --- chapter_rnn/rnn-gluon.md
@@ -585,6 +599,73 @@ def rnn_input_at_once(inputs, state, params):
         H = nd.relu(XW_t + nd.dot(H, W_hh))
         outputs.append(nd.dot(H, W_hq) + b_q)
     return outputs, (H,)
+
+
+# --- chapter_rnn/rnn-gluon.md
+# Concise Implementation of Recurrent Neural Networks
+def scratch_step(rnn, params, init_rnn_state, num_hiddens, vocab_size,
+                 ctx, batch, lr=1, clipping_theta=1):
+    """A function that runs one training step of a from-scratch model on
+    batch and returns when it is done."""
+    X, Y = batch
+    loss = gloss.SoftmaxCrossEntropyLoss()
+    state = init_rnn_state(X.shape[0], num_hiddens, ctx)
+
+    def step():
+        with autograd.record():
+            outputs, _ = rnn(gb.to_onehot(X, vocab_size), state, params)
+            l = loss(nd.concat(*outputs, dim=0), Y.T.reshape((-1,))).mean()
+        l.backward()
+        gb.grad_clipping(params, clipping_theta, ctx)
+        gb.sgd(params, lr, 1)
+        nd.waitall()  # MXNet runs operators asynchronously
+    return step
+
+
+def layer_step(model, ctx, batch, lr=1, clipping_theta=1):
+    """A function that runs one training step of a new RNNModel on batch
+    and returns when it is done."""
+    X, Y = batch
+    loss = gloss.SoftmaxCrossEntropyLoss()
+    model.initialize(ctx=ctx, force_reinit=True, init=init.Normal(0.01))
+    trainer = gluon.Trainer(model.collect_params(), 'sgd',
+                            {'learning_rate': lr})
+    state = model.begin_state(batch_size=X.shape[0], ctx=ctx)
+
+    def step():
+        with autograd.record():
+            output, _ = model(X, state)
+            l = loss(output, Y.T.reshape((-1,))).mean()
+        l.backward()
+        params = [p.data() for p in model.collect_params().values()]
+        gb.grad_clipping(params, clipping_theta, ctx)
+        trainer.step(1)
+        nd.waitall()
+    return step
+
+
+# --- chapter_rnn/rnn-gluon.md
+# Concise Implementation of Recurrent Neural Networks
+def measure_speed(steps, num_tokens, num_rounds=10, steps_per_round=3):
+    """Time training steps of several models in turns and print each
+    one's median speed in tokens per second; return the medians."""
+    for step in steps.values():
+        step()  # the first step allocates memory and picks kernels
+    rates = {name: [] for name in steps}
+    for _ in range(num_rounds):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            for _ in range(steps_per_round):
+                step()
+            seconds = time.perf_counter() - start
+            rates[name].append(num_tokens * steps_per_round / seconds)
+    speed = {}
+    for name, values in rates.items():
+        low, median, high = statistics.quantiles(values, n=4)
+        speed[name] = median
+        print('%-23s %6.0f tokens/sec (middle half %.0f to %.0f)' % (
+            name + ':', median, low, high))
+    return speed
 
 
 # --- chapter_rnn/gru.md
@@ -807,6 +888,8 @@ __all__ = [
     'figure_svg',
     'plot_curves',
     'set_seed',
+    'GLUE_MIME',
+    'glue',
     'DATA_DIR',
     'TIME_MACHINE_SHA1',
     'read_time_machine',
@@ -838,6 +921,9 @@ __all__ = [
     'predict_rnn_gluon',
     'train_and_predict_rnn_gluon',
     'rnn_input_at_once',
+    'scratch_step',
+    'layer_step',
+    'measure_speed',
     'gate_params',
     'get_gru_params',
     'gru',

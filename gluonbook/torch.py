@@ -19,6 +19,7 @@ import math
 import os
 import random
 import re
+import statistics
 import time
 import numpy as np
 import torch
@@ -69,6 +70,23 @@ def set_seed(seed=None):
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds the CUDA and MPS generators
+
+
+# --- chapter_rnn/sequence.md
+# Sequence Models
+GLUE_MIME = 'application/vnd.rnn-book.glue+json'
+
+
+def glue(name, value, fmt='%.2f'):
+    """Record value, formatted by fmt, for the text to quote as name."""
+    if not re.fullmatch(r'[a-z][a-z0-9_]*', name):
+        raise ValueError(f'a glue name is lower case letters, digits and '
+                         f'underscores, starting with a letter: {name!r}')
+    text = fmt % value
+    if get_ipython() is not None:  # plain Python: nothing records it
+        # Jupyter shows the text; the book's build reads the record.
+        display.display({gb.GLUE_MIME: {'name': name, 'text': text},
+                         'text/plain': f'{name} = {text}'}, raw=True)
 
 
 # --- chapter_rnn/lang-model.md
@@ -464,16 +482,12 @@ def load_history(name):
 
 
 def print_summary(name, history):
-    """Print the best validation epoch and the speed of a training run."""
+    """Print the best validation epoch and the size of a training run."""
     val = history['val']
     best = val.index(min(val))
-    # The fastest epoch: the one that slow spells of a shared machine
-    # disturbed least.
-    tokens_per_sec = max(history['tokens_per_sec'])
     print('%s: best val perplexity %.2f at epoch %d of %d, train %.2f; '
-          '%.0f tokens/sec, %d parameters' % (
-              name, val[best], best + 1, len(val), history['train'][best],
-              tokens_per_sec, history['num_params']))
+          '%d parameters' % (name, val[best], best + 1, len(val),
+                             history['train'][best], history['num_params']))
 
 
 # --- chapter_rnn/rnn-gluon.md
@@ -637,6 +651,88 @@ def rnn_input_at_once(inputs, state, params):
         H = torch.relu(XW_t + H @ W_hh)
         outputs.append(H @ W_hq + b_q)
     return outputs, (H,)
+
+
+# --- chapter_rnn/rnn-gluon.md
+# Concise Implementation of Recurrent Neural Networks
+def scratch_step(rnn, params, init_rnn_state, num_hiddens, vocab_size,
+                 device, batch, lr=1, clipping_theta=1):
+    """A function that runs one training step of a from-scratch model on
+    batch and returns when it is done."""
+    X, Y = batch
+    state = init_rnn_state(X.shape[0], num_hiddens, device)
+
+    def step():
+        outputs, _ = rnn(gb.to_onehot(X, vocab_size), state, params)
+        l = F.cross_entropy(torch.cat(outputs, dim=0),
+                            Y.T.reshape(-1).long())
+        for param in params:
+            param.grad = None
+        l.backward()
+        gb.grad_clipping(params, clipping_theta, device)
+        gb.sgd(params, lr, 1)
+        gb.synchronize(device)
+    return step
+
+
+def layer_step(model, device, batch, lr=1, clipping_theta=1):
+    """A function that runs one training step of a new RNNModel on batch
+    and returns when it is done."""
+    X, Y = batch
+    model.to(device)
+    model.train()
+    with torch.no_grad():  # as the training function initialises it
+        for param in model.parameters():
+            if param.dim() == 1:
+                nn.init.zeros_(param)
+            else:
+                nn.init.normal_(param, std=0.01)
+    params = list(model.parameters())
+    trainer = torch.optim.SGD(params, lr=lr)
+    state = model.begin_state(batch_size=X.shape[0], device=device)
+
+    def step():
+        output, _ = model(X, state)
+        l = F.cross_entropy(output, Y.T.reshape(-1).long())
+        trainer.zero_grad()
+        l.backward()
+        gb.grad_clipping(params, clipping_theta, device)
+        trainer.step()
+        gb.synchronize(device)
+    return step
+
+
+def synchronize(device):
+    """Wait until the operators queued on device have run (a GPU runs
+    them asynchronously; on the CPU they have run already)."""
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+    elif device.type == 'mps':
+        torch.mps.synchronize()
+
+
+# --- chapter_rnn/rnn-gluon.md
+# Concise Implementation of Recurrent Neural Networks
+def measure_speed(steps, num_tokens, num_rounds=10, steps_per_round=3):
+    """Time training steps of several models in turns and print each
+    one's median speed in tokens per second; return the medians."""
+    for step in steps.values():
+        step()  # the first step allocates memory and picks kernels
+    rates = {name: [] for name in steps}
+    for _ in range(num_rounds):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            for _ in range(steps_per_round):
+                step()
+            seconds = time.perf_counter() - start
+            rates[name].append(num_tokens * steps_per_round / seconds)
+    speed = {}
+    for name, values in rates.items():
+        low, median, high = statistics.quantiles(values, n=4)
+        speed[name] = median
+        print('%-23s %6.0f tokens/sec (middle half %.0f to %.0f)' % (
+            name + ':', median, low, high))
+    return speed
 
 
 # --- chapter_rnn/gru.md
@@ -882,6 +978,8 @@ __all__ = [
     'figure_svg',
     'plot_curves',
     'set_seed',
+    'GLUE_MIME',
+    'glue',
     'DATA_DIR',
     'TIME_MACHINE_SHA1',
     'read_time_machine',
@@ -913,6 +1011,10 @@ __all__ = [
     'predict_rnn_pytorch',
     'train_and_predict_rnn_pytorch',
     'rnn_input_at_once',
+    'scratch_step',
+    'layer_step',
+    'synchronize',
+    'measure_speed',
     'gate_params',
     'get_gru_params',
     'gru',

@@ -88,6 +88,35 @@ def cell_output(nb, snippet):
     return ''.join(parts)
 
 
+def glued(section, name, tab='mxnet'):
+    """The text that a section's cell recorded with gb.glue(name, ...) in
+    a tab, as the build wrote it into that tab's prose."""
+    values = read_notebook(section, tab).metadata.get('glue', {})
+    if name not in values:
+        raise LookupError(f'{section} [{tab}] recorded no {name!r}; it '
+                          f'recorded {sorted(values)}')
+    return values[name]
+
+
+SPEED_LINE = re.compile(
+    r'^(.+?): +(\d+) tokens/sec \(middle half (\d+) to (\d+)\)$',
+    re.MULTILINE)
+
+
+def speeds(section, snippet, tab='mxnet'):
+    """The median speeds that gb.measure_speed printed in one cell, by
+    model; the middle half of its rounds must hold the median."""
+    text = cell_output(read_notebook(section, tab), snippet)
+    found = {}
+    for m in SPEED_LINE.finditer(text):
+        median, low, high = (float(m.group(i)) for i in (2, 3, 4))
+        assert low <= median <= high, m.group(0)
+        found[m.group(1)] = median
+    if not found:
+        raise LookupError(f'no speeds in {section} [{tab}] {snippet!r}')
+    return found
+
+
 def has_figure(nb, snippet):
     """Whether the one code cell containing snippet shows an SVG figure."""
     cells = [c for c in nb.cells

@@ -179,19 +179,23 @@ def test_rnn_beats_the_counting_model_on_the_same_characters(measured):
     one_n, one = numbers_after(text, 'one stream:')
     measured(streams=streams, one_stream=one)
     assert (streams_n, one_n) == (16800, 17342)
-    assert max(streams, one) < 4.68
+    ngram = float(outputs.glued('chapter_rnn/lang-model', 'best'))
+    assert max(streams, one) < ngram
     assert abs(streams - one) < 0.1
-    # rnn-scratch: "Both are below the 4.68 of the best counting model"
-    for name in ('random', 'consecutive'):
-        *_, last = final_lines('chapter_rnn/rnn-scratch',
-                               f'history_{name} = ')
-        assert float(last[2]) < 4.68, name
+    # rnn-scratch (both tabs): "Both end near the best counting model ...,
+    # a little below it or about level with it: from one seed to another,
+    # the last epoch's validation perplexity moves by a few tenths."
+    for tab in TABS:
+        for name in ('random', 'consecutive'):
+            *_, last = final_lines('chapter_rnn/rnn-scratch',
+                                   f'history_{name} = ', tab)
+            assert float(last[2]) < ngram + 0.3, (tab, name)
 
 
 # Claims of the sections added for the whole chapter.
 
-def output(section, snippet):
-    return outputs.cell_output(outputs.read_notebook(section), snippet)
+def output(section, snippet, tab='mxnet'):
+    return outputs.cell_output(outputs.read_notebook(section, tab), snippet)
 
 
 def numbers_after(text, label):
@@ -221,6 +225,10 @@ def test_sequence_errors_compound():
     errors = [numbers_after(text, '%2d-step-ahead MSE' % k)[0]
               for k in (1, 4, 16, 64)]
     assert errors == sorted(errors) and errors[-1] > 3 * errors[0]
+    # "Here the 64-step-ahead error is <ratio_64> times the one-step error"
+    # (the printed errors are rounded: the ratio of the unrounded ones)
+    assert abs(float(outputs.glued('chapter_rnn/sequence', 'ratio_64')) -
+               errors[-1] / errors[0]) < 0.6
 
 
 def test_sequence_multistep_starts_after_the_last_training_label():
@@ -258,15 +266,20 @@ def test_lang_model_ngram_perplexities_as_the_text_says():
         assert len(r) == 4
         assert abs(r[1] - math.log2(r[0])) <= 0.006, r
         assert abs(r[3] - math.log2(r[2])) <= 0.006, r
-    assert small_k.index(min(small_k)) == 4 and min(small_k) == 4.68
-    # "falls from 16.7 ... to 4.68 for 5-grams ... and then rises again";
+    assert small_k.index(min(small_k)) == 4
+    # "falls from <unigram> for single characters to <best> for 5-grams
+    # ... and then rises again";
     # "Contexts longer than that make it worse ...: the 6- and 7-grams
     # score higher."
     assert small_k[:5] == sorted(small_k[:5], reverse=True)
     assert small_k[4:] == sorted(small_k[4:])
     assert add_one.index(min(add_one)) == 3  # worse "after 4-grams"
     assert add_one[3:] == sorted(add_one[3:])
-    assert round(small_k[0], 1) == 16.7
+    for tab in TABS:
+        assert outputs.glued('chapter_rnn/lang-model', 'unigram', tab) == \
+            '%.1f' % small_k[0]
+        assert float(outputs.glued('chapter_rnn/lang-model', 'best',
+                                   tab)) == small_k[4]
     assert all(p < 27 for p in add_one + small_k)
 
 
@@ -324,20 +337,20 @@ def test_bptt_tanh_does_not_prevent_explosion():
 
 
 def summary_line(section, snippet, label):
-    """(best val, epoch, epochs, train, tokens/sec) from print_summary."""
+    """(best val, epoch, epochs, train, parameters) from print_summary."""
     text = output(section, snippet)
-    best, epoch, epochs, train, speed, _ = numbers_after(text, label + ':')
-    return best, int(epoch), int(epochs), train, speed
+    best, epoch, epochs, train, params = numbers_after(text, label + ':')
+    return best, int(epoch), int(epochs), train, int(params)
+
 
 
 def test_scratch_and_gluon_gated_models_learn_alike(measured):
-    # gru, lstm: Gluon trains on "well over one and a half times as many
-    # characters per second", by the factor printed on the last line
-    # (GRU 2.0-2.7, LSTM 2.6-2.9 over our builds; 2.4-3.4 on another
-    # machine, measured as means; "more than twice" failed once, at 2.0).
+    # gru, lstm: Gluon's layer "trains on more characters per second than
+    # ours, here <speedup> times as many" (the glued value is the printed
+    # factor, the ratio of the printed medians).
     # (After 3 epochs the two need not be close: one seed left Gluon's GRU
     # at 11.5 against 5.1; the text says so and claims no closeness.)
-    for section, name in [('gru', 'GRU'), ('lstm', 'LSTM')]:
+    for section in ('gru', 'lstm'):
         text = output(f'chapter_rnn/{section}', 'gb.print_summary(')
         scratch, gluon = numbers_after(
             text, 'val perplexity after 3 epochs: scratch')
@@ -345,12 +358,11 @@ def test_scratch_and_gluon_gated_models_learn_alike(measured):
         measured(**{f'{section}_val3_gap': abs(scratch - gluon),
                     f'{section}_speedup': speedup})
         assert scratch < 27 and gluon < 27  # both learn something
-        s = summary_line(f'chapter_rnn/{section}', 'gb.print_summary(',
-                         f'{name}, scratch')
-        g = summary_line(f'chapter_rnn/{section}', 'gb.print_summary(',
-                         f'{name}, gluon')
-        assert abs(speedup - g[4] / s[4]) < 0.06, (speedup, g[4] / s[4])
-        assert speedup >= 1.6, (section, speedup)
+        speed = outputs.speeds(f'chapter_rnn/{section}', 'gb.print_summary(')
+        assert abs(speedup - speed['gluon'] / speed['scratch']) < 0.051
+        assert outputs.glued(f'chapter_rnn/{section}', 'speedup') == \
+            '%.1f' % speedup
+        assert speedup > 1.2, (section, speedup)
 
 
 def test_gluon_lstm_is_the_scratch_lstm_and_the_grus_differ(measured):
@@ -367,16 +379,19 @@ def test_gluon_lstm_is_the_scratch_lstm_and_the_grus_differ(measured):
 
 
 def comparison_rows(framework='mxnet'):
-    """The comparison table's rows of one framework, by (model, impl)."""
-    text = output('chapter_rnn/comparison', 'short_budget, budget = 3, 8')
+    """The comparison table's rows of one framework, by (model, impl), from
+    that framework's tab (the other tab shows no speed for them)."""
+    text = output('chapter_rnn/comparison', 'short_budget, budget = 3, 8',
+                  framework)
     rows = {}
     for line in text.strip().split('\n')[1:]:
         m = outputs.re.match(r'^(.+?)\s+(mxnet|pytorch)\s+(scratch|gluon|nn)'
-                             r'\s+(\d+)\s+(\d+)\s+'
+                             r'\s+(\d+)\s+(\d+|-)\s+'
                              r'(sgd|adam) ([\d.]+)\s+([\d.]+)'
                              r'(?:\s+([\d.]+)\s+([\d.]+)\s+(\d+)'
                              r'\s+([\d.]+))?$', line)
         assert m, line
+        assert (m.group(5) == '-') == (m.group(2) != framework), line
         if m.group(2) != framework:
             continue
         rows[(m.group(1).strip(), m.group(3))] = {
@@ -414,13 +429,14 @@ def test_comparison_gated_models_beat_the_rnn(framework, measured):
         for model in ('GRU', 'LSTM')})
     for model in ('GRU', 'LSTM'):
         assert rows[(model, layer)]['best8'] < rnn_all, model
-        # "below the best counting model of lang-model (4.68)"
-        assert rows[(model, layer)]['best8'] < 4.68, model
+        # "below the best counting model of lang-model"
+        assert rows[(model, layer)]['best8'] < float(
+            outputs.glued('chapter_rnn/lang-model', 'best')), model
     for model in ('RNN', 'GRU', 'LSTM'):
         assert rows[(model, 'scratch')]['best8' if model == 'RNN' else
                                         'val3'] is not None
-    # "In every implementation, among the models of 256 units, the plain
-    # RNN ... is the fastest."
+    # "In each framework and each implementation, among the models of 256
+    # units, the plain RNN ... is the fastest."
     for impl in ('scratch', layer):
         for gated in ('GRU', 'LSTM'):
             assert rows[('RNN', impl)]['speed'] > rows[(gated, impl)][
@@ -443,11 +459,12 @@ def test_comparison_frameworks_agree(measured):
             (model, 'scratch')]['params'], model
     measured(**{f'{m}_gap': round(g, 2) for m, g in gaps.items()})
     assert max(gaps.values()) < 0.3, gaps
-    # Both tabs run the same table from the same histories.
-    assert output('chapter_rnn/comparison', 'short_budget, budget = 3, 8') \
-        == outputs.cell_output(outputs.read_notebook(
-            'chapter_rnn/comparison', 'pytorch'),
-            'short_budget, budget = 3, 8')
+    # Both tabs print the same table from the same histories, but for the
+    # speeds, which each tab measures for its own framework.
+    tables = [outputs.re.sub(r'^(.{30}) {0,5}(\d+|-) ', r'\1 ', output(
+        'chapter_rnn/comparison', 'short_budget, budget = 3, 8', tab),
+        flags=outputs.re.MULTILINE) for tab in TABS]
+    assert tables[0] == tables[1]
 
 
 def test_comparison_parameter_counts():
@@ -495,19 +512,15 @@ def test_bidirectional_model_collapses_and_cannot_write(measured):
                        for n in ('unidirectional', 'bidirectional'))
     assert bi_train < 2 and bi_train < uni_train / 2  # "collapses towards 1"
     assert bi_val < uni_val  # "its validation perplexity ... does too"
-    # "in the training above a bidirectional epoch took about two and a
-    # half times as long as a unidirectional one" (mean epoch times: 2.5,
-    # 2.53, 2.49 on seeds 0-2; the slowest unidirectional epoch against
-    # the fastest bidirectional one: 2.41, 2.15, 2.42)
-    seconds = {name: [float(outputs.EPOCH_LINE.match(line).group(4))
-                      for line in lines if outputs.EPOCH_LINE.match(line)]
-               for name, lines in logs.items()}
-    ratio = (sum(seconds['bidirectional']) /
-             sum(seconds['unidirectional']))
+    # "It also costs more to run: each step has two recurrences ... Here
+    # a bidirectional training step took <time_ratio> times as long as a
+    # unidirectional one."
+    speed = outputs.speeds('chapter_rnn/bi-rnn', 'speed = gb.measure_speed({')
+    ratio = speed['unidirectional'] / speed['bidirectional']
     measured(time_ratio=ratio)
-    assert 2 < ratio < 3, seconds
-    assert min(seconds['bidirectional']) > 1.5 * max(
-        seconds['unidirectional']), seconds
+    assert outputs.glued('chapter_rnn/bi-rnn', 'time_ratio') == \
+        '%.1f' % ratio
+    assert ratio > 1.3, speed
     text = output('chapter_rnn/bi-rnn', 'def scores(model, text):')
     assert numbers_after(text, 'unidirectional largest change before the '
                                'last step:') == [0.0, 0.0]
@@ -553,13 +566,17 @@ def test_deep_rnn_text():
     assert round(params_2 / params_1, 1) == 2.6
     # "(27 + 128) x 512 ... and the output layer 128 x 27, about 83,000
     # together; the second layer adds (128 + 128) x 512, about 131,000 ...
-    # about 2.6 times the arithmetic, and it processed less than half as
-    # many characters per second" (0.37, 0.39, 0.37 on seeds 0-2)
+    # about 2.6 times the arithmetic"; "it trained on fewer characters per
+    # second than the one-layer model: <speed_ratio> times as many"
     macs_1 = (d + h) * 4 * h + h * d
     macs_2 = macs_1 + (h + h) * 4 * h
     assert round(macs_1, -3) == 83000 and round(macs_2 - macs_1, -3) == 131000
     assert round(macs_2 / macs_1, 1) == 2.6
-    assert 0.25 < two[4] / one[4] < 0.5
+    speed = outputs.speeds('chapter_rnn/deep-rnn', 'gb.print_summary(')
+    ratio = speed['2 layers'] / speed['1 layer']
+    assert outputs.glued('chapter_rnn/deep-rnn', 'speed_ratio') == \
+        '%.2f' % ratio
+    assert ratio < 0.8, speed
     m = outputs.re.search(r'after 1 epoch: ([\d.]+) from N.*, ([\d.]+) from '
                           r'Xavier', output('chapter_rnn/deep-rnn',
                                             'gb.print_summary('))
@@ -580,12 +597,6 @@ def test_comparison_text(measured):
         ('LSTM', 'gluon'): ('adam', 0.005),
         ('LSTM-128', 'gluon'): ('adam', 0.01),
         ('LSTM-128 x 2', 'gluon'): ('adam', 0.01)}
-    for impl in ('scratch', 'gluon'):
-        # "the plain RNN ... is by far the fastest cell both ways" (GRU and
-        # LSTM came within 10-20% of each other, in either order)
-        for gated in ('GRU', 'LSTM'):
-            assert rows[('RNN', impl)]['speed'] > 1.5 * rows[(gated, impl)][
-                'speed'], (impl, gated)
     deep, wide = rows[('LSTM-128 x 2', 'gluon')], rows[('LSTM', 'gluon')]
     assert deep['params'] < wide['params'] and deep['best8'] < wide['best8']
     # "For every run of 8 epochs or more but one, the training perplexity
@@ -618,34 +629,33 @@ def test_input_at_once_as_the_text_says():
     largest, difference = float(m.group(1)), float(m.group(2))
     # The outputs' size depends on the seed (0.5 to 21 in our builds).
     assert largest > 0.1 and difference < 1e-5 * largest, text
-    timing = output('chapter_rnn/rnn-gluon', 'timing_epochs = 2')
-    at_once = float(outputs.re.search(
-        r'^speedup of input at once over scratch: ([\d.]+)x$', timing,
-        outputs.re.MULTILINE).group(1))
-    gluon = float(outputs.SPEEDUP_LINE.search(timing).group(1))
-    assert 0.75 <= at_once <= 1.35, at_once
-    assert gluon / at_once > 1.5, (gluon, at_once)
-    # "All three reach nearly the same perplexity after two epochs"
-    vals = [float(val) for _, _, val, _ in
-            final_lines('chapter_rnn/rnn-gluon', 'timing_epochs = 2')]
-    assert len(vals) == 3 and max(vals) - min(vals) < 0.5, vals
+    # "the fused layer is faster, and the input projections computed at
+    # once gain far less"
+    speed = outputs.speeds('chapter_rnn/rnn-gluon', 'speed = gb.measure_speed({')
+    at_once = speed['scratch, input at once'] / speed['from scratch']
+    gluon = speed['gluon'] / speed['from scratch']
+    assert outputs.glued('chapter_rnn/rnn-gluon', 'at_once') == \
+        '%.2f' % at_once
+    assert gluon > 1.3 and gluon / at_once > 1.3, (gluon, at_once)
 
 
 def test_gluon_speedups_as_the_text_says(measured):
-    # rnn-gluon: "well over one and a half times as many characters per
-    # second" (fastest epochs); comparison: "more characters per second"
-    # for every cell. The ratio was 1.8 to 3.5 in the builds so far, on
-    # two machines.
-    text = output('chapter_rnn/rnn-gluon', 'timing_epochs = 2')
+    # rnn-gluon: "Here the Gluon model trained on <speedup> times as many
+    # characters per second as gb.rnn"; comparison: Gluon's fused layer
+    # "trains on more characters per second than the same model written
+    # from scratch, for every cell".
+    text = output('chapter_rnn/rnn-gluon', 'speed = gb.measure_speed({')
     speedup = float(outputs.SPEEDUP_LINE.search(text).group(1))
+    assert outputs.glued('chapter_rnn/rnn-gluon', 'speedup') == \
+        '%.1f' % speedup
     rows = comparison_rows()
     ratio = {model: rows[(model, 'gluon')]['speed'] /
              rows[(model, 'scratch')]['speed'] for model in
              ('RNN', 'GRU', 'LSTM')}
     measured(rnn_gluon_speedup=speedup, **{
         f'{model}_speed_ratio': r for model, r in ratio.items()})
-    assert speedup >= 1.6
-    assert all(r > 1.5 for r in ratio.values()), ratio
+    assert speedup > 1.3
+    assert all(r > 1.2 for r in ratio.values()), ratio
 
 
 def test_random_sampling_as_the_text_says(measured):
@@ -669,12 +679,15 @@ def test_random_sampling_as_the_text_says(measured):
 
 def test_bits_per_character_as_the_rnn_section_says():
     # rnn: "The uniform model needs log2 27 ~ 4.75 bits per character and
-    # the 5-gram model of lang-model, with perplexity 4.68, needs
-    # log2 4.68 ~ 2.23."
+    # the 5-gram model of lang-model, with perplexity <ngram>, needs
+    # <ngram_bits>": the 5-gram row of lang-model's table, read back from
+    # the result that section saved.
     assert round(math.log2(27), 2) == 4.75
     row = numbers_after(output('chapter_rnn/lang-model',
                                'def ngram_perplexity('), '  5 ')
-    assert row[2:] == [4.68, 2.23]
+    for tab in TABS:
+        assert [float(outputs.glued('chapter_rnn/rnn', name, tab))
+                for name in ('ngram', 'ngram_bits')] == row[2:], tab
 
 
 def decoding_table():
@@ -778,6 +791,8 @@ def test_decoders_as_the_text_says(measured):
     assert abs(warm['likelihood'] - held['likelihood']) < 0.25
     assert abs(warm['distinct'] - held['distinct']) <= 10
     assert held['book'] == 100 and 55 <= warm['book'] <= 78
+    assert outputs.glued('chapter_rnn/decoding', 't1_book_words') == \
+        '%d%%' % warm['book']
     # "Cutting off the tail makes their text likelier, with more words of
     # the book, than sampling at temperature 1, and less likely, with
     # fewer words of the book, than at temperature 0.5."

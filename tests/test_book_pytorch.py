@@ -46,6 +46,11 @@ def shared_outputs(section, skip):
     return {s: (mxnet[s], pytorch[s]) for s in mxnet.keys() & pytorch.keys()}
 
 
+def ngram():
+    """The best counting model's perplexity, which lang-model glued."""
+    return float(outputs.glued('chapter_rnn/lang-model', 'best', 'pytorch'))
+
+
 # --- sequence ---------------------------------------------------------------
 
 def test_pytorch_sequence_errors_compound(measured):
@@ -212,10 +217,10 @@ def scratch_epoch_lines(name, tab='pytorch'):
 def test_pytorch_scratch_text_on_the_two_samplers(measured):
     # Shared prose: "consecutive sampling ... ends with the lower training
     # perplexity"; "the two validation perplexities are close" (as the
-    # mxnet tab's test: within 0.3). PyTorch block: "Both end a little
-    # below the 4.68 of the best counting model ..., or about level with
-    # it". Seeds 0-3 printed train 4.08-4.11 (random), 3.81-3.83
-    # (consecutive) and val 4.39-4.67.
+    # mxnet tab's test: within 0.3). "Both end near the best counting
+    # model ..., a little below it or about level with it" (tested for
+    # both tabs in test_book.py). Seeds 0-3 printed train 4.08-4.11
+    # (random), 3.81-3.83 (consecutive) and val 4.39-4.67.
     (*_, random_), (*_, consecutive) = (
         scratch_epoch_lines(name) for name in ('random', 'consecutive'))
     measured(val_random=random_[2], val_consecutive=consecutive[2],
@@ -349,7 +354,7 @@ def test_pytorch_lstm_results_as_the_text_says(measured):
     scratch3, concise3 = numbers_after(
         text, 'val perplexity after 3 epochs: scratch')
     speedup, = numbers_after(text, 'speedup of nn.LSTM over scratch:')
-    # (best val, its epoch, epochs, train, tokens/sec, parameters)
+    # (best val, its epoch, epochs, train, parameters)
     scratch = numbers_after(text, 'LSTM, scratch:')
     concise = numbers_after(text, 'LSTM, pytorch:')
     lstm = pytorch_history('lstm-pytorch')
@@ -364,17 +369,22 @@ def test_pytorch_lstm_results_as_the_text_says(measured):
     # "compares the two LSTMs after 3 epochs ... agree only roughly": both
     # have learned something (27 is the uniform model's perplexity).
     assert scratch3 < 27 and concise3 < 27
-    # "nn.LSTM trains on more characters per second than our lstm, by the
-    # factor on the last line (1.7 to 2.8 in our runs ...)": seeds 0 to 5,
-    # one torch thread each on a busy machine.
-    assert abs(speedup - concise[4] / scratch[4]) < 0.06
+    # "nn.LSTM trains on more characters per second than our lstm, here
+    # <speedup> times as many"
+    speed = outputs.speeds('chapter_rnn/lstm', 'gb.print_summary(',
+                           'pytorch')
+    assert abs(speedup - speed['nn.LSTM'] / speed['scratch']) < 0.051
+    assert outputs.glued('chapter_rnn/lstm', 'speedup', 'pytorch') == \
+        '%.1f' % speedup
+    assert outputs.glued('chapter_rnn/lstm', 'best', 'pytorch') == \
+        '%.2f' % min(lstm['val'])
     assert speedup > 1.1
-    # "In 8 epochs it gets below the best counting model (4.68) and below
+    # "In 8 epochs it gets below the best counting model and below
     # the best that nn.RNN reached in 20 epochs." (RNN best minus LSTM
     # best: 0.14, 0.15, 0.19 for seeds 0-2, 0.19 in the build; the LSTM
     # was at 4.28-4.35 over seeds 0-5, the RNN at 4.44-4.47 over 0-2.)
     assert len(lstm['val']) == 8 and len(rnn['val']) == 20
-    assert min(lstm['val']) < 4.68 and min(lstm['val']) < min(rnn['val'])
+    assert min(lstm['val']) < ngram() and min(lstm['val']) < min(rnn['val'])
     # "Trained exactly like PyTorch's GRU ..., it ends close to it, within
     # a few tenths of a unit of perplexity ..., with a third more
     # parameters than the GRU" (LSTM minus GRU at epoch 8: +0.03, +0.00,
@@ -590,15 +600,15 @@ def test_pytorch_concise_text_on_validation_perplexity(measured):
 
 def test_pytorch_rnn_beats_the_counting_model_on_the_same_characters(
         measured):
-    # Shared prose: "Scored either way, the RNN is below the 4.68 of the
-    # 5-gram model, and the two ways of scoring differ by only a few
+    # Shared prose: "Scored either way, the RNN is below the perplexity of
+    # the 5-gram model, and the two ways of scoring differ by only a few
     # hundredths." Seeds 0-3: 4.50-4.53 and 4.45-4.49, 0.04-0.05 apart.
     text = output('chapter_rnn/rnn-gluon', 'one_stream = ')
     streams_n, streams = numbers_after(text, '32 streams:')
     one_n, one = numbers_after(text, 'one stream:')
     measured(streams=streams, one_stream=one)
     assert (streams_n, one_n) == (16800, 17342)
-    assert max(streams, one) < 4.68
+    assert max(streams, one) < ngram()
     assert abs(streams - one) < 0.1
 
 
@@ -628,25 +638,12 @@ def test_pytorch_nn_rnn_is_the_scratch_rnn(measured):
         assert p.abs().max() <= 1 / 16 and p.abs().max() > 0.9 / 16, name
 
 
-def timing_speeds(tab='pytorch'):
-    text = output('chapter_rnn/rnn-gluon', 'timing_epochs = 2', tab=tab)
-    speeds = {}
-    for line in text.split('\n'):
-        m = outputs.re.match(r'^(.*):\s+(\d+) tokens/sec$', line)
-        if m:
-            speeds[m.group(1)] = float(m.group(2))
-    return speeds, float(outputs.SPEEDUP_LINE.search(text).group(1))
-
-
 def test_pytorch_input_at_once_and_speed_as_the_text_says(measured):
     # "It computes the same function as gb.rnn (up to rounding)"; PyTorch
-    # block: nn.RNN "gains little: ... about as many characters per
-    # second as gb.rnn, less than one and a half times as many"; it gains
-    # far less than Gluon's layer in the MXNet tab; "Computing the input
-    # projections at once changes the speed little" (the mxnet tab's
-    # bounds). nn.RNN over scratch: 1.1-1.2 with 2 threads on a quiet
-    # machine, 0.8-1.2 with 1 thread on a busy one (seeds 0-3); the lower
-    # bound only catches an nn.RNN much slower than the scratch model.
+    # block: "Here nn.RNN trained on <speedup> times as many characters per
+    # second as gb.rnn, and rnn_input_at_once on <at_once> times as many
+    # ... in PyTorch on a CPU the library layer gains less than Gluon's
+    # does in MXNet."
     text = output('chapter_rnn/rnn-gluon',
                   'for f in (gb.rnn, rnn_input_at_once)')
     m = outputs.re.search(r'^outputs: 35 35 largest \|output\|: (\S+), max '
@@ -654,32 +651,24 @@ def test_pytorch_input_at_once_and_speed_as_the_text_says(measured):
     assert m, text
     largest, difference = float(m.group(1)), float(m.group(2))
     assert largest > 0.1 and difference < 1e-5 * largest, text
-    speeds, printed = timing_speeds()
-    assert set(speeds) == {'from scratch', 'scratch, input at once',
-                           'nn.RNN'}
-    speedup = speeds['nn.RNN'] / speeds['from scratch']
-    at_once = speeds['scratch, input at once'] / speeds['from scratch']
-    _, gluon = timing_speeds('mxnet')
+    snippet = 'speed = gb.measure_speed({'
+    speed = outputs.speeds('chapter_rnn/rnn-gluon', snippet, 'pytorch')
+    assert set(speed) == {'from scratch', 'scratch, input at once',
+                          'nn.RNN'}
+    speedup = speed['nn.RNN'] / speed['from scratch']
+    at_once = speed['scratch, input at once'] / speed['from scratch']
+    gluon = outputs.speeds('chapter_rnn/rnn-gluon', snippet, 'mxnet')
+    gluon = gluon['gluon'] / gluon['from scratch']
     measured(speedup=speedup, at_once=at_once, gluon_speedup=gluon)
+    printed = float(outputs.SPEEDUP_LINE.search(
+        output('chapter_rnn/rnn-gluon', snippet)).group(1))
     assert abs(printed - speedup) <= 0.051
-    # "nn.RNN, gb.rnn and rnn_input_at_once train on similar numbers of
-    # characters per second, none of them twice as many as another".
-    # nn.RNN / scratch: 1.6 and 0.78 in two quiet builds of the same
-    # commit, 0.8-1.2 on a busy machine; input at once / scratch 1.55 and
-    # 1.04.
-    for ratio in (speedup, at_once, speedup / at_once):
-        assert 0.5 < ratio < 2, (speedup, at_once)
-    # "unlike Gluon's in MXNet" (Gluon / scratch 2.1-2.7 over seeds 0-2)
-    assert gluon > speedup, (gluon, speedup)
-
-
-def test_pytorch_timing_runs_end_close_together(measured):
-    # PyTorch block: after two epochs "their validation perplexities less
-    # than one apart" (seeds 0-3: 0.09-0.73 apart, 7.47-8.21; the mxnet
-    # tab says "nearly the same", tested within 0.5).
-    vals = [v for _, _, v, _ in concise_epoch_lines('timing_epochs = 2')]
-    measured(spread=max(vals) - min(vals))
-    assert len(vals) == 3 and max(vals) - min(vals) < 1
+    for name, value in (('speedup', '%.1f' % speedup),
+                        ('at_once', '%.2f' % at_once)):
+        assert abs(float(outputs.glued('chapter_rnn/rnn-gluon', name,
+                                       'pytorch')) - float(value)) < 0.011
+    # "less than Gluon's does in MXNet"
+    assert speedup < gluon, (gluon, speedup)
 
 
 def test_pytorch_concise_history_is_saved_for_later_sections():
@@ -894,7 +883,7 @@ def test_pytorch_gru_results_as_the_text_says(measured):
     scratch3, concise3 = numbers_after(
         text, 'val perplexity after 3 epochs: scratch')
     speedup, = numbers_after(text, 'speedup of nn.GRU over scratch:')
-    # (best val, its epoch, epochs, train, tokens/sec, parameters)
+    # (best val, its epoch, epochs, train, parameters)
     scratch = numbers_after(text, 'GRU, scratch:')
     concise = numbers_after(text, 'GRU, pytorch:')
     gru = pytorch_history('gru-pytorch')
@@ -906,22 +895,22 @@ def test_pytorch_gru_results_as_the_text_says(measured):
     assert '%.2f' % gru['val'][2] == '%.2f' % concise3
     # "They need not be close": both have learned something.
     assert scratch3 < 27 and concise3 < 27
-    # "On a CPU, nn.GRU is not much faster than our gru, and sometimes not
-    # faster at all: the factor on the last line was between 0.9 and 1.5
-    # in our builds" (1.4, 0.9, 1.2 on seeds 0-2, one thread; 1.2 to 1.5
-    # in quiet builds with two; 1.1 to 1.5 for a training step timed alone
-    # with one or two threads). A fused
-    # kernel would be several times as fast; "not much faster" allows
-    # this bound.
-    assert abs(speedup - concise[4] / scratch[4]) < 0.06
-    assert 0.6 < speedup < 2.5
-    # "In 8 epochs nn.GRU gets below the best counting model (4.68) and
+    # "Here nn.GRU trained on <speedup> times as many characters per
+    # second as our gru."
+    speed = outputs.speeds('chapter_rnn/gru', 'gb.print_summary(',
+                           'pytorch')
+    assert abs(speedup - speed['nn.GRU'] / speed['scratch']) < 0.051
+    assert outputs.glued('chapter_rnn/gru', 'speedup', 'pytorch') == \
+        '%.1f' % speedup
+    assert outputs.glued('chapter_rnn/gru', 'best', 'pytorch') == \
+        '%.2f' % min(gru['val'])
+    # "In 8 epochs nn.GRU gets below the best counting model and
     # below the best validation perplexity that nn.RNN reached in all of
     # its 20 epochs"; the summary's "within 8 epochs a lower validation
     # perplexity than the plain RNN in 20" (RNN best minus GRU best: 0.11,
     # 0.07, 0.10 on seeds 0-2).
     assert len(gru['val']) == 8 and len(rnn['val']) == 20
-    assert min(gru['val']) < 4.68 and min(gru['val']) < min(rnn['val'])
+    assert min(gru['val']) < ngram() and min(gru['val']) < min(rnn['val'])
 
 
 def test_pytorch_gru_samples_are_repetitive():
@@ -938,42 +927,12 @@ def test_pytorch_gru_samples_are_repetitive():
     assert len(set(stretches)) < len(stretches), samples
 
 
-def test_pytorch_scratch_gru_steps_take_several_times_the_rnns(measured):
-    # "so an epoch takes several times longer" than the scratch RNN's. The
-    # two sections' histories were timed at different moments of a shared
-    # machine, so we time a minibatch (forward and backward, 32 x 35) of
-    # each here, alternately, and keep each one's fastest (3.5 times
-    # apart on our machine, with one thread and with two).
-    import time
-    import torch
-    from gluonbook import torch as gb
-    torch.manual_seed(0)
-    vocab_size, num_hiddens, device = 27, 256, torch.device('cpu')
-    X = torch.randint(0, vocab_size, (32, 35))
-    models = {'rnn': (gb.rnn, gb.get_rnn_params(vocab_size, num_hiddens,
-                                                device)),
-              'gru': (gb.gru, gb.get_gru_params(vocab_size, num_hiddens,
-                                                device))}
-    fastest = {name: math.inf for name in models}
-    for _ in range(10):
-        for name, (net, params) in models.items():
-            start = time.perf_counter()
-            outputs_, _ = net(gb.to_onehot(X, vocab_size),
-                              gb.init_rnn_state(32, num_hiddens, device),
-                              params)
-            torch.cat(outputs_).sum().backward()
-            fastest[name] = min(fastest[name], time.perf_counter() - start)
-    ratio = fastest['gru'] / fastest['rnn']
-    measured(ratio=ratio)
-    assert ratio > 2
-
-
 # --- deep-rnn ---------------------------------------------------------------
 
 def test_pytorch_deep_rnn_text(measured):
     section = 'chapter_rnn/deep-rnn'
     text = output(section, 'gb.print_summary(')
-    # (best val, its epoch, epochs, train, tokens/sec, parameters)
+    # (best val, its epoch, epochs, train, parameters)
     one = numbers_after(text, 'LSTM, 1 layer :')
     two = numbers_after(text, 'LSTM, 2 layers:')
     history_1 = pytorch_history('lstm-128-pytorch')
@@ -997,17 +956,17 @@ def test_pytorch_deep_rnn_text(measured):
     # the difference between the two counts printed above"; nn.LSTM has
     # two bias vectors per block, as Gluon's LSTM has.
     d, h = 27, 128
-    assert one[5] == 4 * (d * h + h * h + 2 * h) + h * d + d
-    assert two[5] - one[5] == 4 * (h * h + h * h + 2 * h) == 132096
-    assert round(two[5] / one[5], 1) == 2.6
-    # "It processed between a third and a half as many characters per
-    # second as the one-layer model, roughly in proportion to the
-    # arithmetic" (1 / 2.6 = 0.38). Fastest epochs: 0.33 and 0.48 in two
-    # builds; alternating epochs of the two on a quiet machine: 0.31-0.39
-    # with PyTorch's two threads, 0.46-0.48 with one.
-    ratio = two[4] / one[4]
+    assert one[4] == 4 * (d * h + h * h + 2 * h) + h * d + d
+    assert two[4] - one[4] == 4 * (h * h + h * h + 2 * h) == 132096
+    assert round(two[4] / one[4], 1) == 2.6
+    # "it trained on fewer characters per second than the one-layer
+    # model: <speed_ratio> times as many"
+    speed = outputs.speeds(section, 'gb.print_summary(', 'pytorch')
+    ratio = speed['2 layers'] / speed['1 layer']
     measured(speed_ratio=ratio)
-    assert 0.28 < ratio < 0.55
+    assert outputs.glued(section, 'speed_ratio', 'pytorch') == \
+        '%.2f' % ratio
+    assert ratio < 0.8
     # "Xavier initialisation got the two-layer model further in its first
     # epoch than both the small initial weights and PyTorch's default
     # scale" (val after one epoch on seeds 0-2: Xavier 6.2-6.3, N(0, 0.01^2)
@@ -1099,14 +1058,15 @@ def test_pytorch_bidirectional_model_collapses_and_cannot_write(measured):
         assert len(set(sample[len(' - ' + prefix):])) <= 3, sample
     for sample, prefix in zip(samples['unidirectional'], prefixes):
         assert len(set(sample[len(' - ' + prefix):])) > 3, sample
-    # "In the training above a bidirectional epoch took about twice as
-    # long as a unidirectional one" (mean epoch times: 2.05 in our build;
-    # alternating epochs of the two on a quiet machine: 1.97-2.02, with
-    # one thread and with two).
-    ratio = sum(seconds['bidirectional']) / sum(seconds['unidirectional'])
+    # "It also costs more to run ... Here a bidirectional training step
+    # took <time_ratio> times as long as a unidirectional one."
+    speed = outputs.speeds('chapter_rnn/bi-rnn', 'speed = gb.measure_speed({',
+                           'pytorch')
+    ratio = speed['unidirectional'] / speed['bidirectional']
     measured(time_ratio=ratio)
-    assert 1.6 < ratio < 2.5, seconds
-    assert min(seconds['bidirectional']) > max(seconds['unidirectional'])
+    assert outputs.glued('chapter_rnn/bi-rnn', 'time_ratio', 'pytorch') == \
+        '%.1f' % ratio
+    assert ratio > 1.3, speed
     # "a model that reads left to right cannot notice, a bidirectional one
     # does, most of all at the step just before the change"
     text = output('chapter_rnn/bi-rnn', 'def scores(model, text):')

@@ -87,8 +87,9 @@ def test_sections_read_histories_only_from_earlier_sections():
         for name in evaluate.re.findall(r"load_params\('([\w-]+)'", text):
             assert params_by.get(name, len(order)) < position, (md_file,
                                                                  name)
-    # Eight runs in each tab; each tab's LSTM parameters.
-    assert len(saved_by) == 16, sorted(saved_by)
+    # Eight runs in each tab, and the best counting model of lang-model
+    # (which rnn quotes); each tab's LSTM parameters.
+    assert len(saved_by) == 17 and '5-gram' in saved_by, sorted(saved_by)
     assert sorted(params_by) == ['lstm-gluon', 'lstm-pytorch']
 
 
@@ -291,3 +292,103 @@ def test_a_changed_tab_makes_d2lbook_merge_the_section_again(
     os.utime(paths['mxnet'], (3000, 3000))
     evaluate.mark_for_merge(md)  # the default tab is the newest: kept
     assert os.path.getmtime(paths['mxnet']) == 3000
+
+
+GLUE_SECTION = '''# G
+
+```{.python .input  n=1}
+#@tab all
+import sys
+sys.path.insert(0, %(root)r)
+from gluonbook.torch import glue
+```
+
+```{.python .input  n=2}
+glue('ratio', 6.04, '%%.1f')
+glue('same', 2, '%%d')
+```
+
+```{.python .input  n=2}
+#@tab pytorch
+glue('ratio', 1.26, '%%.1f')
+glue('same', 2, '%%d')
+```
+
+Both tabs agree on :glue:`same`.
+
+:begin_tab:`mxnet`
+Gluon trained :glue:`ratio` times as fast.
+:end_tab:
+
+:begin_tab:`pytorch`
+PyTorch trained :glue:`ratio` times as fast.
+:end_tab:
+'''
+
+
+def glue_section(tmp_path, monkeypatch, text):
+    """A section in a book of its own, in tmp_path; its name."""
+    monkeypatch.setattr(evaluate, 'ROOT', str(tmp_path))
+    monkeypatch.setattr(evaluate, 'RESOURCES', [])
+    monkeypatch.setattr(evaluate, 'EVAL_DIR', str(tmp_path / 'eval'))
+    section = tmp_path / 'chapter_rnn' / 'glue.md'
+    section.parent.mkdir()
+    section.write_text(text)
+    return 'chapter_rnn/glue.md'
+
+
+def test_glued_values_reach_the_text_of_their_own_tab(tmp_path, monkeypatch):
+    md = glue_section(tmp_path, monkeypatch, GLUE_SECTION % {'root': ROOT})
+    section = tmp_path / md
+    for tab in evaluate.TABS:
+        evaluate.evaluate(md, tab)
+        nb = nbformat.read(evaluate.target_of(md, tab), as_version=4)
+        text = '\n'.join(c.source for c in nb.cells
+                         if c.cell_type == 'markdown')
+        ratio = {'mxnet': '6.0', 'pytorch': '1.3'}[tab]
+        assert f'trained {ratio} times as fast' in text
+        assert 'Both tabs agree on 2.' in text and ':glue:' not in text
+        assert nb.metadata['glue'] == {'ratio': ratio, 'same': '2'}
+        # The records leave the outputs: the page shows no trace of them.
+        assert not [o for c in nb.cells if c.cell_type == 'code'
+                    for o in c.outputs]
+    evaluate.check_shared_text(md, evaluate.TABS)
+    # New prose is glued from the recorded values, without running.
+    section.write_text(section.read_text().replace(
+        'as fast.\n:end_tab:\n\n:begin_tab:`pytorch`',
+        'as fast, here.\n:end_tab:\n\n:begin_tab:`pytorch`'))
+    assert evaluate.refresh_text(md, 'mxnet')
+    nb = nbformat.read(evaluate.target_of(md, 'mxnet'), as_version=4)
+    assert 'trained 6.0 times as fast, here.' in '\n'.join(
+        c.source for c in nb.cells)
+
+
+def test_an_unknown_glue_name_stops_the_build(tmp_path, monkeypatch):
+    md = glue_section(tmp_path, monkeypatch, (
+        GLUE_SECTION % {'root': ROOT}).replace(
+            'PyTorch trained :glue:`ratio`', 'PyTorch trained :glue:`ratoi`'))
+    evaluate.evaluate(md, 'mxnet')
+    with pytest.raises(SystemExit) as e:
+        evaluate.evaluate(md, 'pytorch')
+    assert str(e.value) == (
+        f'evaluate: FAILED [pytorch] {md} [pytorch]: no cell recorded '
+        ':glue:`ratoi` (gb.glue recorded: ratio, same)')
+    assert not os.path.exists(evaluate.target_of(md, 'pytorch'))
+
+
+def test_a_value_glued_into_shared_text_must_agree(tmp_path, monkeypatch):
+    md = glue_section(tmp_path, monkeypatch, (
+        GLUE_SECTION % {'root': ROOT}).replace(
+            'agree on :glue:`same`', 'agree on :glue:`ratio`'))
+    for tab in evaluate.TABS:
+        evaluate.evaluate(md, tab)
+    with pytest.raises(evaluate.GlueError, match=r'glue\.md: text that the '
+                       r'tabs share reads differently in mxnet and pytorch'):
+        evaluate.check_shared_text(md, evaluate.TABS)
+
+
+def test_glue_names_are_checked():
+    from gluonbook.torch import glue
+    for name in ('Speedup', '2x', 'speed up', ''):
+        with pytest.raises(ValueError, match='a glue name is lower case'):
+            glue(name, 1.0)
