@@ -451,7 +451,8 @@ def write_atomically(nb, target):
 
 
 def evaluate(md_file, tab, force=False):
-    """Run one section's tab unless its notebook is current."""
+    """Run one section's tab unless its notebook is current; return the
+    seconds it ran (0 if it was current)."""
     name = f'{md_file} [{tab}]'
     nb = tab_notebook(md_file, tab)
     if nb is None:
@@ -462,7 +463,7 @@ def evaluate(md_file, tab, force=False):
             os.remove(target_of(md_file, tab))
             if os.path.exists(target_of(md_file, TABS[0])):
                 os.utime(target_of(md_file, TABS[0]))  # merge again
-        return
+        return 0
     digest = content_hash(md_file, tab, nb)
     if not force and is_current(md_file, digest, tab):
         try:
@@ -474,7 +475,7 @@ def evaluate(md_file, tab, force=False):
             print(f'evaluate: {name}: new text, same code and outputs')
         else:
             print(f'evaluate: {name} is up to date')
-        return
+        return 0
     print(f'evaluate: running {name} ...', flush=True)
     start = time.time()
     try:
@@ -486,8 +487,9 @@ def evaluate(md_file, tab, force=False):
         sys.exit(f'evaluate: FAILED [{tab}] {e}')
     nb.metadata['build'] = {'source_sha1': digest}
     write_atomically(nb, target_of(md_file, tab))
-    print(f'evaluate: {name} done in {time.time() - start:.0f} s',
-          flush=True)
+    seconds = time.time() - start
+    print(f'evaluate: {name} done in {seconds:.0f} s', flush=True)
+    return seconds
 
 
 def mark_for_merge(md_file):
@@ -543,10 +545,10 @@ def main():
                     for s in args.sections]
     tabs = TABS if args.tab == 'all' else [args.tab]
     copy_resources()
-    total = time.time()
+    total, ran = time.time(), dict.fromkeys(tabs, 0)
     for md_file in sections:
         for tab in tabs:
-            evaluate(md_file, tab, args.force)
+            ran[tab] += evaluate(md_file, tab, args.force)
         try:
             check_shared_text(md_file, TABS)
         except GlueError as e:
@@ -554,7 +556,8 @@ def main():
                 remove_stale(md_file, tab)
             sys.exit(f'evaluate: FAILED {e}')
         mark_for_merge(md_file)
-    print(f'evaluate: finished in {time.time() - total:.0f} s')
+    print(f'evaluate: finished in {time.time() - total:.0f} s (sections run: '
+          + ', '.join(f'{tab} {ran[tab]:.0f} s' for tab in tabs) + ')')
 
 
 if __name__ == '__main__':

@@ -35,6 +35,8 @@ EXPECTED = os.path.join(ROOT, 'tests', 'expected_outputs.json')
 EPOCH_LINE = re.compile(
     r'^epoch (\d+), perplexity ([\d.]+|nan|inf), val perplexity ([\d.]+|nan|'
     r'inf), time ([\d.]+) sec$')
+# What gb.glue displays (the build removes it from the outputs).
+GLUE_MIME = 'application/vnd.rnn-book.glue+json'
 # The library layer against the scratch model: Gluon's in the MXNet tab,
 # nn.RNN in the PyTorch tab.
 SPEEDUP_LINE = re.compile(
@@ -78,6 +80,8 @@ def cell_output(nb, snippet):
         raise LookupError(f'{len(cells)} code cells contain {snippet!r}')
     parts = []
     for out in cells[0].get('outputs', []):
+        if GLUE_MIME in out.get('data', {}):
+            continue  # gb.glue's record: the build moves it into the text
         if out.get('output_type') == 'stream':
             parts.append(out['text'])
         elif 'data' in out and not any(k.startswith('image/')
@@ -101,6 +105,16 @@ def glued(section, name, tab='mxnet'):
 SPEED_LINE = re.compile(
     r'^(.+?): +(\d+) tokens/sec \(middle half (\d+) to (\d+)\)$',
     re.MULTILINE)
+
+
+def without_speeds(text):
+    """text without what a timing measures anew on every run: the lines of
+    gb.measure_speed and the tok/s column of the comparison's table."""
+    lines = [line for line in text.split('\n') if not SPEED_LINE.match(line)]
+    return '\n'.join(
+        line[:36] + line[42:] if re.match(r'^.{36}[ \d-]{6} (sgd|adam) ',
+                                          line) else line
+        for line in lines)
 
 
 def speeds(section, snippet, tab='mxnet'):

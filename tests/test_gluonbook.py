@@ -446,10 +446,10 @@ def test_print_summary_reports_the_best_epoch(capsys):
     gb.print_summary('toy', {'train': [9.0, 7.0, 6.0], 'val': [9.5, 8.0, 8.5],
                              'tokens_per_sec': [10.0, 30.0, 20.0],
                              'num_params': 42})
-    # The speed is the fastest epoch's, not the best epoch's or the mean.
+    # No speed: an epoch's time depends on what else the machine ran.
     assert capsys.readouterr().out == (
         'toy: best val perplexity 8.00 at epoch 2 of 3, train 7.00; '
-        '30 tokens/sec, 42 parameters\n')
+        '42 parameters\n')
 
 
 def test_ngram_counts():

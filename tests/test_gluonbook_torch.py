@@ -519,7 +519,7 @@ def test_torch_print_summary_reports_the_best_epoch(capsys):
                              'num_params': 42})
     assert capsys.readouterr().out == (
         'toy: best val perplexity 8.00 at epoch 2 of 3, train 7.00; '
-        '30 tokens/sec, 42 parameters\n')
+        '42 parameters\n')
 
 
 # --- rnn-gluon: RNNModel, predict_rnn_pytorch, the trainer ----------------
