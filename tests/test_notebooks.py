@@ -246,3 +246,21 @@ def test_every_copy_of_the_readers_notebooks_is_the_same(tab):
                      os.path.join(READERS_DIR, tab, name)]:
             with open(path, 'rb') as f:
                 assert f.read() == raw, (path, name)
+
+
+@pytest.mark.parametrize('tab', TABS)
+def test_glued_values_reach_the_page_and_notebook_of_their_tab(tab):
+    # rnn-gluon quotes its speed factor, :glue:`speedup`, in each tab's
+    # block: the page shows each tab's own value in that tab's panel, and
+    # the readers' notebook of the tab says the same.
+    speedup = outputs.glued('chapter_rnn/rnn-gluon', 'speedup', tab)
+    sentence = f'trained on {speedup} times as many characters'
+    with open(os.path.join(HTML_DIR, 'chapter_rnn', 'rnn-gluon.html'),
+              encoding='utf-8') as f:
+        soup = BeautifulSoup(f, 'html.parser')
+    shown = [' '.join(panel.get_text().split()) for panel in
+             soup.select('div.mdl-tabs__panel')
+             if panel.get('id', '').startswith(tab + '-')]
+    assert any(sentence in text for text in shown), sentence
+    notebook = markdown(archived_notebooks(tab)['chapter_rnn/rnn-gluon.ipynb'])
+    assert sentence in ' '.join(notebook.split())
