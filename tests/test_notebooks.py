@@ -180,8 +180,10 @@ def test_archive_carries_each_tab_with_what_it_reads(tab):
         n for n in saved if n.endswith(('.json', own))]
     assert any(n.endswith('.json') and '-pytorch' in n for n in saved)
     assert any(n.endswith(own) for n in saved)
-    if tab == 'pytorch':
-        assert 'requirements-pytorch.txt' in files
+    # What to install to run them, from the repository root.
+    with open(os.path.join(outputs.ROOT, f'requirements-{tab}.txt'),
+              'rb') as f:
+        assert files[f'requirements-{tab}.txt'] == f.read()
     # Beside the two folders, a README says which is which.
     with zipfile.ZipFile(ARCHIVE) as z:
         assert f'`{tab}/`' in z.read('rnn-book/README.md').decode()
