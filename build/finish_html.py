@@ -542,12 +542,16 @@ def target_titles(refs):
         # Sphinx puts a label's id on the section or figure, or on an
         # empty <span> just before or inside it.
         if tag.name == 'span' and not tag.get_text(strip=True):
-            tag = tag.find_next_sibling() or tag.parent
-        caption = tag.find('figcaption') if tag.name in (
-            'figure', 'div') else None
-        heading = tag if re.fullmatch('h[1-6]', tag.name) else tag.find(
-            re.compile('^h[1-6]$'))
-        shown = caption or heading
+            sibling = tag.find_next_sibling()
+            tag = sibling if sibling is not None and re.fullmatch(
+                'h[1-6]', sibling.name) else tag.parent
+        figure = tag if tag.name == 'figure' else tag.find_parent('figure')
+        if figure is not None:
+            shown = figure.find('figcaption')
+        elif re.fullmatch('h[1-6]', tag.name):
+            shown = tag
+        else:
+            shown = tag.find(re.compile('^h[1-6]$'))
         if shown is None:
             fail(f'{page}#{anchor} is neither a heading nor a figure')
         for link in shown.select('a.headerlink'):
