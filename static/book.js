@@ -151,6 +151,7 @@
     document.querySelectorAll('a.notebook-download').forEach(function (a) {
       a.classList.toggle('selected-tab', a.getAttribute('data-tab') === tab);
     });
+    fitWideMath();  // the math of panels that were hidden
   }
 
   // The element that scrolls the page: the theme scrolls an inner pane.
@@ -334,8 +335,51 @@
     document.addEventListener('scroll', hide, true);
   }
 
+  // Inline math cannot wrap (MathJax 3): one wider than its paragraph
+  // (possible on a phone) scrolls inside its own box instead of making
+  // the whole page scroll sideways.
+  function fitWideMath() {
+    document.querySelectorAll('mjx-container:not([display="true"])')
+      .forEach(function (math) {
+        math.classList.remove('too-wide');
+        var box = math.closest('p, li, dd, td, th, div')
+          .getBoundingClientRect();
+        var own = math.getBoundingClientRect();
+        math.classList.toggle('too-wide',
+                              own.width > box.width || own.right > box.right);
+      });
+  }
+
+  // MathJax loads and typesets asynchronously: fit the math whenever it
+  // has put some on the page (and when the window changes width).
+  function watchMath() {
+    var pending = false;
+    function schedule() {
+      if (!pending) {
+        pending = true;
+        window.requestAnimationFrame(function () {
+          pending = false;
+          fitWideMath();
+        });
+      }
+    }
+    new MutationObserver(function (records) {
+      if (records.some(function (r) {
+        return [].some.call(r.addedNodes, function (n) {
+          return n.nodeName === 'MJX-CONTAINER';
+        });
+      })) {
+        schedule();
+      }
+    }).observe(document.body, {childList: true, subtree: true});
+    window.addEventListener('resize', schedule);
+    window.addEventListener('load', schedule);
+    schedule();  // math that MathJax typeset before this ran
+  }
+
   document.addEventListener('DOMContentLoaded', function () {
     addThemeToggle();
+    watchMath();
     addCopyButtons();
     addNotebookLinks();
     addSearchExcerpts();

@@ -252,6 +252,9 @@ def wait_for_math(page):
         page.wait_for_function('() => !document.querySelector('
                                '".math:not(:has(mjx-container))")',
                                timeout=20000)
+        # static/book.js fits what MathJax typeset in the next frame.
+        page.evaluate('() => new Promise(done => requestAnimationFrame('
+                      '() => requestAnimationFrame(done)))')
 
 
 # What the page shows as text, code cells and outputs aside.
@@ -327,7 +330,8 @@ def test_page_reads_well(browser, server, name, width, scheme):
     problems += [f'copy button covers: {text}'
                  for text in page.evaluate(COVERED)]
     # Outputs are text, not highlighted as Python.
-    assert page.locator('.output pre span, pre.output span').count() == 0
+    assert page.locator('.output pre span[class], '
+                        'pre.output span[class]').count() == 0
     for tab in TABS[1:]:
         if tab in shown_panels(page):
             switch_to(page, tab)
