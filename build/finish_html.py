@@ -570,7 +570,7 @@ def page_texts(folder):
             main = BeautifulSoup(f, 'html.parser').find('div', role='main')
         if main is None or name in ('search.html', 'genindex.html'):
             continue
-        for tag in main(['script', 'style']):
+        for tag in main(['script', 'style']) + main.select('a.headerlink'):
             tag.decompose()
         texts[name[:-len('.html')]] = ' '.join(main.get_text(' ').split())
     return texts

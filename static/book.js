@@ -301,18 +301,27 @@
     box.setAttribute('role', 'tooltip');
     box.hidden = true;
     document.body.appendChild(box);
-    function show(a, text) {
-      box.textContent = text;
-      box.hidden = false;
-      var rect = a.getBoundingClientRect();
+    var shown = null;  // the link whose target the box shows
+    function place() {
+      if (!shown) {
+        return;
+      }
+      var rect = shown.getBoundingClientRect();
       var width = Math.min(360, window.innerWidth - 16);
       box.style.maxWidth = width + 'px';
       box.style.left = Math.max(8, Math.min(rect.left,
         window.innerWidth - width - 8)) + 'px';
       box.style.top = (rect.bottom + 6) + 'px';
     }
+    function show(a, text) {
+      box.textContent = text;
+      box.hidden = false;
+      shown = a;
+      place();
+    }
     function hide() {
       box.hidden = true;
+      shown = null;
     }
     document.querySelectorAll('a.reference.internal').forEach(function (a) {
       if (!a.querySelector('span.std-numref') ||
@@ -332,7 +341,8 @@
       a.addEventListener('mouseleave', hide);
       a.addEventListener('blur', hide);
     });
-    document.addEventListener('scroll', hide, true);
+    // The box stays under its link while the page scrolls.
+    document.addEventListener('scroll', place, true);
   }
 
   // Inline math cannot wrap (MathJax 3): one wider than its paragraph
@@ -374,6 +384,9 @@
     }).observe(document.body, {childList: true, subtree: true});
     window.addEventListener('resize', schedule);
     window.addEventListener('load', schedule);
+    if (document.fonts) {  // MathJax's fonts change the math's width
+      document.fonts.addEventListener('loadingdone', schedule);
+    }
     schedule();  // math that MathJax typeset before this ran
   }
 
