@@ -50,6 +50,7 @@ _build/html_staging (config.ini's html_dir), and publish it as _build/html.
 """
 import configparser
 import glob
+import html
 import json
 import os
 import posixpath
@@ -106,6 +107,13 @@ ANALYTICS = re.compile(
 # d2lbook's tab panels are <div class="mdl-tabs__panel" id="pytorch-3-1">.
 PANEL_ID = re.compile(r'^(.+)-\d+-\d+$')
 COPY_BUTTON_START = 'runWhenDOMLoaded(addCopyButtonToCodeCells);'
+# Inline math and the punctuation right after it ("lies in $(0, 1)$:"),
+# which a narrow page would otherwise put alone on the next line.
+MATH_THEN_PUNCTUATION = re.compile(
+    r'(<span class="math notranslate nohighlight">[^<]*</span>)'
+    r'([.,:;!?)\]]+)')
+# Said of a plot printed by a cell, which has no caption.
+PLOT_ALT = 'A plot drawn by the code above'
 # Markup that d2lbook or Sphinx left as text on a page.
 RAW_MARKUP = re.compile(r':(?:math|numref|label|glue|eqref|ref|cite|'
                         r'begin_tab|end_tab):`?')
@@ -179,6 +187,35 @@ def check_raw_markup(folder):
     if found:
         fail('pages show unconverted markup (math inside emphasis? a role '
              'that nothing resolved?):\n  ' + '\n  '.join(found))
+
+
+def polish(page):
+    """A page's HTML with inline math kept on one line with the
+    punctuation after it, and each image described by its caption (or as
+    a plot) instead of by its file's path, which Sphinx puts in alt."""
+    page = MATH_THEN_PUNCTUATION.sub(r'<span class="nowrap">\1\2</span>',
+                                     page)
+    for img in BeautifulSoup(page, 'html.parser').find_all('img'):
+        src = img.get('src', '')
+        if img.get('alt') != src:
+            continue
+        figure = img.find_parent('figure')
+        caption = figure and figure.find(class_='caption-text')
+        alt = ' '.join(caption.get_text(' ').split()) if caption else PLOT_ALT
+        page = page.replace(f'alt="{src}" src="{src}"',
+                            f'alt="{html.escape(alt)}" src="{src}"')
+    return page
+
+
+def polish_pages(folder):
+    for path in glob.glob(os.path.join(folder, '**', '*.html'),
+                          recursive=True):
+        with open(path, encoding='utf-8') as f:
+            page = f.read()
+        polished = polish(page)
+        if polished != page:
+            with open(path, 'w', encoding='utf-8') as f:
+                f.write(polished)
 
 
 def publish(folder, target):
@@ -595,6 +632,7 @@ def main():
     d2l_js = os.path.join(WORK_DIR, '_static', 'd2l.js')
     strip_d2l_js(d2l_js)
     check_raw_markup(WORK_DIR)
+    polish_pages(WORK_DIR)
     books = read_books(names)
     refs = References(books)
     partial = READERS_DIR + '.partial'

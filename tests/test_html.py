@@ -289,6 +289,13 @@ OVERFLOWS = """() => {
       out.push(`output line ${e.scrollWidth} px in ${e.clientWidth}: ` +
                e.textContent.slice(0, 60));
   });
+  document.querySelectorAll('header button, header a, header input')
+      .forEach(e => {
+    const r = e.getBoundingClientRect();
+    if (shown(e) && r.width && getComputedStyle(e).visibility !== 'hidden'
+        && r.right > vw + 1)
+      out.push(`header ${e.tagName}.${e.className} ends at ${r.right} px`);
+  });
   document.querySelectorAll('.page-content img, .page-content table')
       .forEach(e => {
     const r = e.getBoundingClientRect();
@@ -297,16 +304,35 @@ OVERFLOWS = """() => {
   });
   return out;
 }"""
+# Each piece of punctuation right after inline math that sits on another
+# line than the math.
+PUNCTUATION_ALONE = """() => [...document.querySelectorAll('span.math')]
+  .filter(m => m.getClientRects().length && m.nextSibling &&
+               m.nextSibling.nodeType === 3 &&
+               /^[.,:;!?)]/.test(m.nextSibling.textContent))
+  .map(m => {
+    const range = document.createRange();
+    range.setStart(m.nextSibling, 0);
+    range.setEnd(m.nextSibling, 1);
+    const mark = range.getBoundingClientRect();
+    const math = m.getBoundingClientRect();
+    const middle = (mark.top + mark.bottom) / 2;
+    return middle < math.top || middle > math.bottom ?
+      `"${m.nextSibling.textContent[0]}" alone after ${m.textContent}` : null;
+  }).filter(x => x)"""
 # Each copy button that covers the first line of its code cell.
 COVERED = """() => [...document.querySelectorAll('button.copy-button')]
   .filter(b => b.getClientRects().length).map(b => {
     const pre = b.parentNode.querySelector('pre');
     const range = document.createRange();
     range.selectNodeContents(pre);
-    const line = [...range.getClientRects()].find(r => r.width > 0);
+    const rects = [...range.getClientRects()].filter(r => r.width > 0);
+    const line = rects.filter(r => rects.length &&
+                                   Math.abs(r.top - rects[0].top) < 2);
     const box = b.getBoundingClientRect();
-    return line && box.bottom > line.top && box.top < line.bottom &&
-           box.left < line.right ? pre.textContent.slice(0, 40) : null;
+    return line.some(r => box.bottom > r.top && box.top < r.bottom &&
+                          box.left < r.right && box.right > r.left) ?
+      pre.textContent.slice(0, 40) : null;
   }).filter(x => x)"""
 
 
@@ -329,6 +355,14 @@ def test_page_reads_well(browser, server, name, width, scheme):
     problems += page.evaluate(OVERFLOWS)
     problems += [f'copy button covers: {text}'
                  for text in page.evaluate(COVERED)]
+    # Inline math keeps the punctuation after it on its line ("in (0, 1):"
+    # never leaves the colon alone on the next).
+    problems += page.evaluate(PUNCTUATION_ALONE)
+    # Images say what they show, not where their file is.
+    alts = page.eval_on_selector_all(
+        '.page-content img', 'els => els.map(e => [e.alt, e.src])')
+    problems += [f'image described by its path: {src}' for alt, src in alts
+                 if not alt or alt in src or alt.endswith(('.svg', '.png'))]
     # Outputs are text, not highlighted as Python.
     assert page.locator('.output pre span[class], '
                         'pre.output span[class]').count() == 0
