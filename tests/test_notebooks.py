@@ -190,6 +190,20 @@ def test_archive_carries_each_tab_with_what_it_reads(tab):
 
 
 @pytest.mark.parametrize('tab', TABS)
+def test_front_page_of_each_tab_says_what_it_needs(tab):
+    # Each tab's index.ipynb says what that tab needs (its own
+    # requirements file, shipped beside it) and that a notebook needs the
+    # folder's gluonbook; not another tab's instructions.
+    text = markdown(archived_notebooks(tab)['index.ipynb'])
+    assert f'requirements-{tab}.txt' in text
+    assert 'gluonbook' in text and 'rnn-book-notebooks.zip' in text
+    for other in TABS:
+        if other != tab:
+            assert f'requirements-{other}.txt' not in text
+    assert f'requirements-{tab}.txt' in archived(tab)
+
+
+@pytest.mark.parametrize('tab', TABS)
 def test_readers_notebooks_have_no_raw_markers(tab):
     notebooks = archived_notebooks(tab)
     assert notebooks
