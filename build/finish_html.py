@@ -116,7 +116,9 @@ MATH_THEN_PUNCTUATION = re.compile(
 PLOT_ALT = 'A plot drawn by the code above'
 # Markup that d2lbook or Sphinx left as text on a page.
 RAW_MARKUP = re.compile(r':(?:math|numref|label|glue|eqref|ref|cite|'
-                        r'begin_tab|end_tab):`?')
+                        r'citet|citep|bibliography|begin_tab|end_tab):`?')
+# The works cited (:citet:, :citep:), as config.ini's [pdf] bibfile.
+BIBFILE = 'references.bib'
 # Markdown as d2lbook reads it.
 ROLE = re.compile(r':([a-z]+):`([^`]*)`')
 LABEL_LINE = re.compile(r'^:label:`([^`]+)`\s*$')
@@ -361,6 +363,10 @@ class Page:
             if shown:
                 self.references.append((self.target(a['href']),
                                         shown.get_text()))
+        # The entries of a bibliography, and the text of the page.
+        self.citations = [' '.join(c.find('p').get_text().split())
+                          for c in main.select('div.citation')]
+        self.text = ' '.join(main.get_text(' ').split())
         self.tocs = [(tab_of(wrapper), self.toc_lines(wrapper.find('ul')))
                      for wrapper in main.select('div.toctree-wrapper')]
 
@@ -425,6 +431,13 @@ class References:
                                 label, page_of(name)) != page_of(name):
                             fail(f':label:`{label}` is defined twice')
                         defined.add(label)
+        # The page that lists the works cited.
+        self.bibliography = None
+        for tab, notebooks in books.items():
+            for name, nb in notebooks.items():
+                if any(':bibliography:`' in c.source for c in nb.cells
+                       if c.cell_type == 'markdown'):
+                    self.bibliography = page_of(name)
         self.shown = {}  # (page, anchor) -> 'Section 1.3'
         for page in self.pages.values():
             for target, text in page.references:
@@ -501,8 +514,42 @@ def readers_markdown(source, page, refs, headings, tocs):
     return '\n'.join(out)
 
 
+def citation(key, role):
+    """How the HTML (author-year, as d2lbook sets sphinxcontrib-bibtex)
+    cites a work of references.bib: "Cho et al. (2014)" for :citet:,
+    "(Kingma and Ba, 2015)" for :citep:."""
+    from pybtex.database import parse_file
+    from pybtex.richtext import Text
+
+    entries = parse_file(os.path.join(ROOT, BIBFILE)).entries
+    if key not in entries:
+        fail(f':{role}:`{key}`: no such entry in {BIBFILE}')
+    entry = entries[key]
+    names = [Text.from_latex(' '.join(p.prelast_names + p.last_names))
+             .render_as('text') for p in entry.persons['author']]
+    authors = (f'{names[0]} et al.' if len(names) > 2
+               else ' and '.join(names))
+    year = entry.fields['year']
+    return f'{authors} ({year})' if role == 'citet' else (
+        f'({authors}, {year})')
+
+
 def resolve(match, page, refs):
     role, text = match.groups()
+    if role in ('citet', 'citep'):
+        shown = citation(text, role)
+        if ''.join(shown.split()) not in ''.join(
+                refs.pages[page].text.split()):
+            fail(f'{page}: :{role}:`{text}` is "{shown}" in the readers\' '
+                 f'notebooks, which the HTML does not show')
+        if refs.bibliography is None:
+            fail(f'{page} cites {text}, but no page has :bibliography:')
+        link = posixpath.relpath(refs.bibliography[:-len('.html')] +
+                                 '.ipynb', posixpath.dirname(page))
+        return f'[{shown}]({link})'
+    if role == 'bibliography':
+        return '\n'.join(f'* {entry}'
+                         for entry in refs.pages[page].citations)
     if role != 'numref':
         fail(f'{page}: the readers\' notebooks cannot show :{role}: yet; '
              f'teach build/finish_html.py what the HTML shows for it')

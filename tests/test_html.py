@@ -548,3 +548,35 @@ def test_front_page_says_how_to_run_each_tab(browser, server):
         assert 'rnn-book-notebooks.zip' in text and 'gluonbook' in text
     page.close()
     assert problems == []
+
+
+def test_citations_link_to_the_reference_list():
+    # Every work the chapter cites is an entry of one reference list, and
+    # every citation links to its entry; every entry is cited.
+    from bs4 import BeautifulSoup
+    from pybtex.database import parse_file
+    entries = {}  # (page, id) -> entry text
+    links = []  # (page, target, text)
+    for name in PAGES:
+        with open(os.path.join(HTML_DIR, name), encoding='utf-8') as f:
+            main = BeautifulSoup(f, 'html.parser').find('div', role='main')
+        for entry in main.select('div.citation[id]'):
+            entries[(name, entry['id'])] = entry.get_text(' ')
+        for a in main.select('a.reference.internal[href]'):
+            path, _, anchor = a['href'].partition('#')
+            target = os.path.normpath(os.path.join(
+                os.path.dirname(name), path)) if path else name
+            links.append((name, (target, anchor), a.parent.get_text()))
+    cited = [(page, target, text) for page, target, text in links
+             if target in entries]
+    works = parse_file(os.path.join(ROOT, 'references.bib')).entries
+    assert len(entries) == len(works)
+    assert {target for _, target, _ in cited} == set(entries)
+    shown = {' '.join(text.split()) for _, _, text in cited}
+    assert 'Cho et al. (2014)' in shown, shown
+    assert '(Kingma and Ba, 2015)' in shown, shown
+    # No citation is left unresolved: sphinxcontrib-bibtex shows "()".
+    for name in PAGES:
+        with open(os.path.join(HTML_DIR, name), encoding='utf-8') as f:
+            assert not re.search(r'<span id="id\d+">\(\)</span>',
+                                 f.read()), name
