@@ -222,8 +222,8 @@
         tabName(tab) + '</a>';
     }).join(' · ') +
       ' · <a class="notebooks-archive" download href="' + urlRoot() +
-      'rnn-book-notebooks.zip">all notebooks, ' + TABS.map(tabName).join(
-        ', ') + ', with the gluonbook and data that each one needs ' +
+      'rnn-book-notebooks.zip">all notebooks (' + TABS.map(tabName).join(
+        ', ') + '), each tab with the gluonbook and data they need ' +
       '(.zip)</a>';
     heading.parentNode.insertBefore(links, heading.nextSibling);
   }
