@@ -167,10 +167,10 @@ def staging_dir():
     return folder
 
 
-def raw_markup(html):
+def raw_markup(page):
     """The text around each piece of unconverted markup that a page shows
     (code cells and their outputs aside)."""
-    soup = BeautifulSoup(html, 'html.parser')
+    soup = BeautifulSoup(page, 'html.parser')
     for tag in soup(['script', 'style', 'pre']):
         tag.decompose()
     text = ' '.join(soup.get_text(' ').split())
