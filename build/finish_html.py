@@ -117,6 +117,11 @@ PLOT_ALT = 'A plot drawn by the code above'
 # Markup that d2lbook or Sphinx left as text on a page.
 RAW_MARKUP = re.compile(r':(?:math|numref|label|glue|eqref|ref|cite|'
                         r'citet|citep|bibliography|begin_tab|end_tab):`?')
+# The roles d2lbook 1.0.3 converts; it drops any other (a :glue: that
+# build/evaluate.py did not substitute) from the page without a word.
+D2LBOOK_ROLES = {'label', 'ref', 'numref', 'cite', 'citet', 'citep', 'eqref',
+                 'class', 'func', 'mod', 'eqlabel', 'width', 'height',
+                 'bibliography', 'begin_tab', 'end_tab'}
 # The works cited (:citet:, :citep:), as config.ini's [pdf] bibfile.
 BIBFILE = 'references.bib'
 # Markdown as d2lbook reads it.
@@ -218,6 +223,25 @@ def polish_pages(folder):
         if polished != page:
             with open(path, 'w', encoding='utf-8') as f:
                 f.write(polished)
+
+
+def check_roles(books):
+    """Stop the build if a notebook that d2lbook turned into a page has a
+    role that d2lbook drops: the page would silently lack that text."""
+    found = []
+    for tab, notebooks in books.items():
+        for name, nb in notebooks.items():
+            for cell in nb.cells:
+                if cell.cell_type != 'markdown':
+                    continue
+                for match in ROLE.finditer(cell.source):
+                    if match.group(1) not in D2LBOOK_ROLES:
+                        found.append(f'{page_of(name)} [{tab}]: '
+                                     f'{match.group()}')
+    if found:
+        fail('roles that d2lbook drops from the page (a :glue: that '
+             'build/evaluate.py did not fill in?):\n  ' +
+             '\n  '.join(found))
 
 
 def publish(folder, target):
@@ -681,6 +705,7 @@ def main():
     check_raw_markup(WORK_DIR)
     polish_pages(WORK_DIR)
     books = read_books(names)
+    check_roles(books)
     refs = References(books)
     partial = READERS_DIR + '.partial'
     shutil.rmtree(partial, ignore_errors=True)

@@ -317,6 +317,22 @@ def test_markup_left_as_text_stops_the_build(tmp_path, capsys):
     assert 'index.html' not in str(failed.value)
 
 
+def test_a_role_that_d2lbook_drops_stops_the_build():
+    # d2lbook leaves a :glue: that nothing filled in out of the page
+    # without a word; the build names the page and the role instead.
+    import finish_html
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+        'See :numref:`sec_rnn`, :citet:`Cho.2014`; '
+        'a :glue:`speedup` times speedup.')])
+    with pytest.raises(SystemExit) as failed:
+        finish_html.check_roles({'mxnet': {'chapter_rnn/gru.ipynb': nb}})
+    assert 'chapter_rnn/gru.html [mxnet]: :glue:`speedup`' in str(
+        failed.value)
+    assert 'numref' not in str(failed.value)
+    nb.cells[0].source = 'See :numref:`sec_rnn`.'
+    finish_html.check_roles({'mxnet': {'chapter_rnn/gru.ipynb': nb}})
+
+
 def test_pages_are_published_only_when_finished(tmp_path):
     # d2lbook writes its pages aside (config.ini's html_dir), never where
     # readers open them; finish_html moves the finished copy into place,
