@@ -1,4 +1,13 @@
-"""Finish the HTML that `d2lbook build html --tab all` wrote into _build/html.
+"""Finish the HTML that `d2lbook build html --tab all` wrote into
+_build/html_staging (config.ini's html_dir), and publish it as _build/html.
+
+* The pages are finished in a copy, _build/html.partial, which replaces
+  _build/html only when it is complete: a reader's browser or server never
+  sees a page that is half done, or one that still loads d2lbook's own
+  d2l.js (which calls google-analytics.com and raw.githubusercontent.com).
+* No page may show Markdown that d2lbook left unconverted (`:math:`,
+  `:numref:`, `:label:`, `:glue:`, ... as text, e.g. math inside
+  emphasis): the build stops, naming the page and the text.
 
 * d2lbook 1.0.3 writes a Google Analytics loader into _static/d2l.js
   whatever the configuration says (and a `tagClick` that reports every
@@ -31,12 +40,17 @@
   PyTorch), and rnn-book-notebooks.zip holds _build/notebooks: rnn-book/
   mxnet/ and rnn-book/pytorch/. d2l.js learns which page has a notebook in
   which tab, for static/book.js's download links. `make lab` opens
-  _build/notebooks in JupyterLab.
+  _build/notebooks in JupyterLab. Each tab's folder has its own
+  requirements-<tab>.txt (from the repository root).
+* d2l.js also learns, for static/book.js, the caption or title of every
+  target of a cross-reference (hover previews) and each page's text
+  (search excerpts without fetching pages, which file:// forbids).
 
     python build/finish_html.py
 """
 import configparser
 import glob
+import html
 import json
 import os
 import posixpath
@@ -51,7 +65,8 @@ from docutils.nodes import make_id
 
 from evaluate import BUILD, EVAL_DIR, ROOT, TABS, eval_dir
 
-HTML_DIR = os.path.join(BUILD, 'html')
+HTML_DIR = os.path.join(BUILD, 'html')  # what readers open
+WORK_DIR = HTML_DIR + '.partial'  # the pages being finished
 READERS_DIR = os.path.join(BUILD, 'notebooks')  # a folder per tab
 ARCHIVE = 'rnn-book-notebooks.zip'
 # Each tab's notebooks import only their own module of gluonbook, and
@@ -59,23 +74,31 @@ ARCHIVE = 'rnn-book-notebooks.zip'
 MODULES = {'mxnet': 'gluonbook/chapter_rnn.py',
            'pytorch': 'gluonbook/torch.py'}
 PARAMETERS = {'mxnet': '*.params', 'pytorch': '*.pt'}
-# Given to the readers of a tab beside its notebooks.
-EXTRAS = {'mxnet': [], 'pytorch': ['requirements-pytorch.txt']}
-# At the top of _build/notebooks and of the archive.
+# Given to the readers of a tab beside its notebooks: what to install.
+def requirements(tab):
+    return f'requirements-{tab}.txt'
+
+
+# At the top of _build/notebooks and of the archive; a line per tab.
 READERS_README = """\
 # Recurrent Neural Networks: An Executable Chapter (the notebooks)
 
-The chapter twice, once per framework; open the notebooks of one folder
-from inside it (they import `gluonbook` and read the data from there):
+The chapter once per framework. Each folder runs on its own: install its
+requirements file, then open the notebooks from inside the folder (they
+import `gluonbook` and read the data from there; a notebook copied
+elsewhere without the folder's `gluonbook/` and `data/` cannot run):
 
-* `mxnet/`: MXNet (Gluon) 1.9.1, which needs Python 3.11 or older and
-  `numpy<1.24`;
-* `pytorch/`: PyTorch, on any Python that PyTorch supports, with no
-  MXNet: `pip install -r pytorch/requirements-pytorch.txt`.
+{tabs}
 
-Both folders hold the training histories of both frameworks, which the
+Every folder holds the training histories of all frameworks, which the
 comparison section sets side by side.
 """
+TAB_README = {
+    'mxnet': 'MXNet (Gluon) 1.9.1, which needs Python 3.11 or older and '
+             '`numpy<1.24`',
+    'pytorch': 'PyTorch, on any Python that PyTorch supports, with no '
+               'MXNet',
+}
 # From the `google_tracker` template to the end of its last function,
 # `tagClick`, which static/book.js defines anew.
 ANALYTICS = re.compile(
@@ -84,6 +107,23 @@ ANALYTICS = re.compile(
 # d2lbook's tab panels are <div class="mdl-tabs__panel" id="pytorch-3-1">.
 PANEL_ID = re.compile(r'^(.+)-\d+-\d+$')
 COPY_BUTTON_START = 'runWhenDOMLoaded(addCopyButtonToCodeCells);'
+# Inline math and the punctuation right after it ("lies in $(0, 1)$:"),
+# which a narrow page would otherwise put alone on the next line.
+MATH_THEN_PUNCTUATION = re.compile(
+    r'(<span class="math notranslate nohighlight">[^<]*</span>)'
+    r'([.,:;!?)\]]+)')
+# Said of a plot printed by a cell, which has no caption.
+PLOT_ALT = 'A plot drawn by the code above'
+# Markup that d2lbook or Sphinx left as text on a page.
+RAW_MARKUP = re.compile(r':(?:math|numref|label|glue|eqref|ref|cite|'
+                        r'citet|citep|bibliography|begin_tab|end_tab):`?')
+# The roles d2lbook 1.0.3 converts; it drops any other (a :glue: that
+# build/evaluate.py did not substitute) from the page without a word.
+D2LBOOK_ROLES = {'label', 'ref', 'numref', 'cite', 'citet', 'citep', 'eqref',
+                 'class', 'func', 'mod', 'eqlabel', 'width', 'height',
+                 'bibliography', 'begin_tab', 'end_tab'}
+# The works cited (:citet:, :citep:), as config.ini's [pdf] bibfile.
+BIBFILE = 'references.bib'
 # Markdown as d2lbook reads it.
 ROLE = re.compile(r':([a-z]+):`([^`]*)`')
 LABEL_LINE = re.compile(r'^:label:`([^`]+)`\s*$')
@@ -107,6 +147,113 @@ def check_tabs():
     if tabs != TABS:
         fail(f'config.ini has tabs = {", ".join(tabs)}, build/evaluate.py '
              f'runs {", ".join(TABS)}')
+    for tab in TABS:
+        if tab not in TAB_README:
+            fail(f'say in TAB_README what the {tab} tab needs')
+        if not os.path.exists(os.path.join(ROOT, requirements(tab))):
+            fail(f'{requirements(tab)} is missing: what the {tab} '
+                 f'notebooks need, for their folder in the archive')
+
+
+def staging_dir():
+    """Where d2lbook wrote the HTML: config.ini's html_dir, which must not
+    be _build/html (pages are finished before they go there)."""
+    config = configparser.ConfigParser()
+    config.read(os.path.join(ROOT, 'config.ini'))
+    folder = config['build'].get('html_dir')
+    if not folder or os.path.abspath(os.path.join(ROOT, folder)) in (
+            HTML_DIR, WORK_DIR):
+        fail('config.ini must set [build] html_dir to a folder other than '
+             '_build/html, where d2lbook writes the unfinished pages')
+    folder = os.path.join(ROOT, folder)
+    if not os.path.exists(os.path.join(folder, 'index.html')):
+        fail(f'no pages in {os.path.relpath(folder, ROOT)}: run '
+             f'`d2lbook build html --tab all` first')
+    return folder
+
+
+def raw_markup(page):
+    """The text around each piece of unconverted markup that a page shows
+    (code cells and their outputs aside)."""
+    soup = BeautifulSoup(page, 'html.parser')
+    for tag in soup(['script', 'style', 'pre']):
+        tag.decompose()
+    text = ' '.join(soup.get_text(' ').split())
+    return [text[max(0, m.start() - 30):m.end() + 30]
+            for m in RAW_MARKUP.finditer(text)]
+
+
+def check_raw_markup(folder):
+    """Stop the build if a page shows markup as text."""
+    found = []
+    for path in sorted(glob.glob(os.path.join(folder, '**', '*.html'),
+                                 recursive=True)):
+        with open(path, encoding='utf-8') as f:
+            for text in raw_markup(f.read()):
+                found.append(f'{os.path.relpath(path, folder)}: ...{text}...')
+    if found:
+        fail('pages show unconverted markup (math inside emphasis? a role '
+             'that nothing resolved?):\n  ' + '\n  '.join(found))
+
+
+def polish(page):
+    """A page's HTML with inline math kept on one line with the
+    punctuation after it, and each image described by its caption (or as
+    a plot) instead of by its file's path, which Sphinx puts in alt."""
+    page = MATH_THEN_PUNCTUATION.sub(r'<span class="nowrap">\1\2</span>',
+                                     page)
+    for img in BeautifulSoup(page, 'html.parser').find_all('img'):
+        src = img.get('src', '')
+        if img.get('alt') != src:
+            continue
+        figure = img.find_parent('figure')
+        caption = figure and figure.find(class_='caption-text')
+        alt = ' '.join(caption.get_text(' ').split()) if caption else PLOT_ALT
+        page = page.replace(f'alt="{src}" src="{src}"',
+                            f'alt="{html.escape(alt)}" src="{src}"')
+    return page
+
+
+def polish_pages(folder):
+    for path in glob.glob(os.path.join(folder, '**', '*.html'),
+                          recursive=True):
+        with open(path, encoding='utf-8') as f:
+            page = f.read()
+        polished = polish(page)
+        if polished != page:
+            with open(path, 'w', encoding='utf-8') as f:
+                f.write(polished)
+
+
+def check_roles(books):
+    """Stop the build if a notebook that d2lbook turned into a page has a
+    role that d2lbook drops: the page would silently lack that text."""
+    found = []
+    for tab, notebooks in books.items():
+        for name, nb in notebooks.items():
+            for cell in nb.cells:
+                if cell.cell_type != 'markdown':
+                    continue
+                for match in ROLE.finditer(cell.source):
+                    if match.group(1) not in D2LBOOK_ROLES:
+                        found.append(f'{page_of(name)} [{tab}]: '
+                                     f'{match.group()}')
+    if found:
+        fail('roles that d2lbook drops from the page (a :glue: that '
+             'build/evaluate.py did not fill in?):\n  ' +
+             '\n  '.join(found))
+
+
+def publish(folder, target):
+    """Put the finished pages in folder where readers open them, target.
+    Two renames: between them (microseconds) target is missing, but never
+    half-finished."""
+    old = target + '.old'
+    shutil.rmtree(old, ignore_errors=True)
+    if os.path.exists(target):
+        os.replace(target, old)
+    os.replace(folder, target)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def rst_dir():
@@ -176,7 +323,7 @@ def resources(tab):
             name = os.path.relpath(name, ROOT).replace(os.sep, '/')
             if name not in others:
                 yield name
-    yield from EXTRAS[tab]
+    yield requirements(tab)
 
 
 def results(tab):
@@ -220,7 +367,7 @@ class Page:
 
     def __init__(self, name):
         self.name = name
-        with open(os.path.join(HTML_DIR, name), encoding='utf-8') as f:
+        with open(os.path.join(WORK_DIR, name), encoding='utf-8') as f:
             main = BeautifulSoup(f, 'html.parser').find('div', role='main')
         self.headings = []  # (tab or None, level, number, e.g. '1.3. ')
         for h in main.find_all(re.compile('^h[1-6]$')):
@@ -240,6 +387,10 @@ class Page:
             if shown:
                 self.references.append((self.target(a['href']),
                                         shown.get_text()))
+        # The entries of a bibliography, and the text of the page.
+        self.citations = [' '.join(c.find('p').get_text().split())
+                          for c in main.select('div.citation')]
+        self.text = ' '.join(main.get_text(' ').split())
         self.tocs = [(tab_of(wrapper), self.toc_lines(wrapper.find('ul')))
                      for wrapper in main.select('div.toctree-wrapper')]
 
@@ -284,7 +435,7 @@ class References:
         """books: {tab: {notebook name: notebook}}."""
         self.pages = {}
         for name in sorted({n for tab in books.values() for n in tab}):
-            if not os.path.exists(os.path.join(HTML_DIR, page_of(name))):
+            if not os.path.exists(os.path.join(WORK_DIR, page_of(name))):
                 fail(f'{name} has no page {page_of(name)}: was the HTML '
                      f'built from all tabs?')
             self.pages[page_of(name)] = Page(page_of(name))
@@ -304,6 +455,13 @@ class References:
                                 label, page_of(name)) != page_of(name):
                             fail(f':label:`{label}` is defined twice')
                         defined.add(label)
+        # The page that lists the works cited.
+        self.bibliography = None
+        for tab, notebooks in books.items():
+            for name, nb in notebooks.items():
+                if any(':bibliography:`' in c.source for c in nb.cells
+                       if c.cell_type == 'markdown'):
+                    self.bibliography = page_of(name)
         self.shown = {}  # (page, anchor) -> 'Section 1.3'
         for page in self.pages.values():
             for target, text in page.references:
@@ -380,8 +538,42 @@ def readers_markdown(source, page, refs, headings, tocs):
     return '\n'.join(out)
 
 
+def citation(key, role):
+    """How the HTML (author-year, as d2lbook sets sphinxcontrib-bibtex)
+    cites a work of references.bib: "Cho et al. (2014)" for :citet:,
+    "(Kingma and Ba, 2015)" for :citep:."""
+    from pybtex.database import parse_file
+    from pybtex.richtext import Text
+
+    entries = parse_file(os.path.join(ROOT, BIBFILE)).entries
+    if key not in entries:
+        fail(f':{role}:`{key}`: no such entry in {BIBFILE}')
+    entry = entries[key]
+    names = [Text.from_latex(' '.join(p.prelast_names + p.last_names))
+             .render_as('text') for p in entry.persons['author']]
+    authors = (f'{names[0]} et al.' if len(names) > 2
+               else ' and '.join(names))
+    year = entry.fields['year']
+    return f'{authors} ({year})' if role == 'citet' else (
+        f'({authors}, {year})')
+
+
 def resolve(match, page, refs):
     role, text = match.groups()
+    if role in ('citet', 'citep'):
+        shown = citation(text, role)
+        if ''.join(shown.split()) not in ''.join(
+                refs.pages[page].text.split()):
+            fail(f'{page}: :{role}:`{text}` is "{shown}" in the readers\' '
+                 f'notebooks, which the HTML does not show')
+        if refs.bibliography is None:
+            fail(f'{page} cites {text}, but no page has :bibliography:')
+        link = posixpath.relpath(refs.bibliography[:-len('.html')] +
+                                 '.ipynb', posixpath.dirname(page))
+        return f'[{shown}]({link})'
+    if role == 'bibliography':
+        return '\n'.join(f'* {entry}'
+                         for entry in refs.pages[page].citations)
     if role != 'numref':
         fail(f'{page}: the readers\' notebooks cannot show :{role}: yet; '
              f'teach build/finish_html.py what the HTML shows for it')
@@ -443,19 +635,77 @@ def write_readers_notebooks(books, refs, folder, tab):
         copy(os.path.join(ROOT, name), os.path.join(folder, name))
 
 
+def target_titles(refs):
+    """{'chapter_rnn/rnn.html#sec-rnn': '1.3. Recurrent ...'}: what each
+    cross-reference of the book points at, its heading or its figure's
+    caption, as the target page shows it."""
+    titles = {}
+    for page, anchor in sorted(refs.shown):
+        with open(os.path.join(WORK_DIR, page), encoding='utf-8') as f:
+            soup = BeautifulSoup(f, 'html.parser')
+        tag = soup.find(id=anchor)
+        if tag is None:
+            fail(f'a reference points at {page}#{anchor}, which is not '
+                 f'there')
+        # Sphinx puts a label's id on the section or figure, or on an
+        # empty <span> just before or inside it.
+        if tag.name == 'span' and not tag.get_text(strip=True):
+            sibling = tag.find_next_sibling()
+            tag = sibling if sibling is not None and re.fullmatch(
+                'h[1-6]', sibling.name) else tag.parent
+        figure = tag if tag.name == 'figure' else tag.find_parent('figure')
+        if figure is not None:
+            shown = figure.find('figcaption')
+        elif re.fullmatch('h[1-6]', tag.name):
+            shown = tag
+        else:
+            shown = tag.find(re.compile('^h[1-6]$'))
+        if shown is None:
+            fail(f'{page}#{anchor} is neither a heading nor a figure')
+        for link in shown.select('a.headerlink'):
+            link.decompose()
+        titles[f'{page}#{anchor}'] = ' '.join(shown.get_text(' ').split())
+    return titles
+
+
+def page_texts(folder):
+    """{'chapter_rnn/rnn': the page's text}, for search excerpts."""
+    texts = {}
+    for path in sorted(glob.glob(os.path.join(folder, '**', '*.html'),
+                                 recursive=True)):
+        name = os.path.relpath(path, folder).replace(os.sep, '/')
+        with open(path, encoding='utf-8') as f:
+            main = BeautifulSoup(f, 'html.parser').find('div', role='main')
+        if main is None or name in ('search.html', 'genindex.html'):
+            continue
+        for tag in main(['script', 'style']) + main.select('a.headerlink'):
+            tag.decompose()
+        texts[name[:-len('.html')]] = ' '.join(main.get_text(' ').split())
+    return texts
+
+
 def main():
     check_tabs()
-    static = os.path.join(rst_dir(), '_static')
-    for name in ['d2l.js', 'd2l.css']:
-        shutil.copyfile(os.path.join(static, name),
-                        os.path.join(HTML_DIR, '_static', name))
-    d2l_js = os.path.join(HTML_DIR, '_static', 'd2l.js')
-    strip_d2l_js(d2l_js)
+    staging = staging_dir()
     names = {tab: sorted(notebooks(tab)) for tab in TABS}
     if not names[TABS[0]]:
         fail(f'no notebooks in {os.path.relpath(EVAL_DIR, ROOT)}')
     check_merged(names)
+    # The pages are finished in a copy; Sphinx keeps its own folder for
+    # its next, incremental, build.
+    shutil.rmtree(WORK_DIR, ignore_errors=True)
+    shutil.copytree(staging, WORK_DIR, ignore=shutil.ignore_patterns(
+        '.doctrees', '.buildinfo', '*.ipynb', ARCHIVE))
+    static = os.path.join(rst_dir(), '_static')
+    for name in ['d2l.js', 'd2l.css']:
+        shutil.copyfile(os.path.join(static, name),
+                        os.path.join(WORK_DIR, '_static', name))
+    d2l_js = os.path.join(WORK_DIR, '_static', 'd2l.js')
+    strip_d2l_js(d2l_js)
+    check_raw_markup(WORK_DIR)
+    polish_pages(WORK_DIR)
     books = read_books(names)
+    check_roles(books)
     refs = References(books)
     partial = READERS_DIR + '.partial'
     shutil.rmtree(partial, ignore_errors=True)
@@ -463,39 +713,51 @@ def main():
         write_readers_notebooks(books[tab], refs, os.path.join(partial, tab),
                                 tab)
     with open(os.path.join(partial, 'README.md'), 'w') as f:
-        f.write(READERS_README)
+        f.write(READERS_README.format(tabs='\n'.join(
+            f'* `{tab}/`: {TAB_README[tab]}: `pip install -r '
+            f'{tab}/{requirements(tab)}`' for tab in TABS)))
     shutil.rmtree(READERS_DIR, ignore_errors=True)
     os.replace(partial, READERS_DIR)
-    # Which page has a notebook in which tab, for static/book.js. Sphinx
-    # leaves old files in _build/html: notebooks of a section or a tab
-    # that is gone must not stay beside the pages.
-    for path in glob.glob(os.path.join(HTML_DIR, '**', '*.ipynb'),
-                          recursive=True):
-        os.remove(path)
+    # Which page has a notebook in which tab, for static/book.js.
     offered = {}
     for tab in TABS:
         for name in names[tab]:
             shutil.copyfile(os.path.join(READERS_DIR, tab, name),
-                            os.path.join(HTML_DIR, beside_page(name, tab)))
+                            os.path.join(WORK_DIR, beside_page(name, tab)))
             offered.setdefault(page_of(name), []).append(tab)
-    with open(d2l_js, 'a') as f:
-        f.write('\n// Written by build/finish_html.py: the tabs in which a '
-                'page has a notebook.\nvar RNN_BOOK_NOTEBOOKS = '
-                + json.dumps(offered, sort_keys=True) + ';\n')
-    archive = os.path.join(HTML_DIR, ARCHIVE)
-    with zipfile.ZipFile(archive + '.partial', 'w',
-                         zipfile.ZIP_DEFLATED) as z:
+    # At the top of d2l.js, read as static/book.js (at its end) runs.
+    with open(d2l_js) as f:
+        js = f.read()
+    with open(d2l_js, 'w') as f:
+        f.write('// Written by build/finish_html.py: the tabs, the first the '
+                'default;\nvar RNN_BOOK_TABS = ' + json.dumps(TABS) + ';\n'
+                '// the tabs in which a page has a notebook;\n'
+                'var RNN_BOOK_NOTEBOOKS = '
+                + json.dumps(offered, sort_keys=True) + ';\n'
+                '// what each cross-reference points at (hover previews).\n'
+                'var RNN_BOOK_TARGETS = '
+                + json.dumps(target_titles(refs), sort_keys=True) + ';\n'
+                + js)
+    # Loaded by the search page only (static/book.js).
+    with open(os.path.join(WORK_DIR, '_static', 'page_texts.js'), 'w',
+              encoding='utf-8') as f:
+        f.write('// Written by build/finish_html.py: each page\'s text, '
+                'for search excerpts.\nvar RNN_BOOK_TEXTS = ' + json.dumps(
+                    page_texts(WORK_DIR), sort_keys=True) + ';\n')
+    archive = os.path.join(WORK_DIR, ARCHIVE)
+    with zipfile.ZipFile(archive, 'w', zipfile.ZIP_DEFLATED) as z:
         for folder, dirs, files in os.walk(READERS_DIR):
             dirs.sort()
             for name in sorted(files):
                 path = os.path.join(folder, name)
                 z.write(path, os.path.join(
                     'rnn-book', os.path.relpath(path, READERS_DIR)))
-    os.replace(archive + '.partial', archive)
+    publish(WORK_DIR, HTML_DIR)
     print('finish_html: readers\' notebooks (' + ', '.join(
         f'{len(names[tab])} {tab}' for tab in TABS) + ') in '
         f'{os.path.relpath(READERS_DIR, ROOT)}/<tab>, next to their pages '
-        f'and in {os.path.relpath(archive, ROOT)}')
+        f'and in {os.path.relpath(os.path.join(HTML_DIR, ARCHIVE), ROOT)}; '
+        f'pages in {os.path.relpath(HTML_DIR, ROOT)}')
 
 
 if __name__ == '__main__':

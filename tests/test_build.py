@@ -392,3 +392,69 @@ def test_glue_names_are_checked():
     for name in ('Speedup', '2x', 'speed up', ''):
         with pytest.raises(ValueError, match='a glue name is lower case'):
             glue(name, 1.0)
+
+
+def test_markup_left_as_text_stops_the_build(tmp_path, capsys):
+    # d2lbook leaves $k$ inside *emphasis* as ":math:`k`" text; a role
+    # nothing resolved shows as itself. The build fails, naming the page
+    # and the text; code cells and outputs may show anything.
+    import finish_html
+    assert finish_html.raw_markup(
+        '<p>and <em>top-:math:`k` sampling</em> keeps</p>'
+        '<pre>:label:`in_code`</pre>') == [
+            'and top-:math:`k` sampling keeps']
+    for role in ['numref', 'label', 'glue', 'math']:
+        assert finish_html.raw_markup(f'<li>see :{role}:`x`</li>')
+    assert finish_html.raw_markup(
+        '<p>Section 1.3, <span class="math">\\(k\\)</span></p>') == []
+    (tmp_path / 'chapter_rnn').mkdir()
+    (tmp_path / 'index.html').write_text('<p>fine</p>')
+    (tmp_path / 'chapter_rnn' / 'gru.html').write_text(
+        '<p>a :glue:`speedup` times faster</p>')
+    with pytest.raises(SystemExit) as failed:
+        finish_html.check_raw_markup(str(tmp_path))
+    assert 'chapter_rnn/gru.html: ...a :glue:`speedup` times' in str(
+        failed.value)
+    assert 'index.html' not in str(failed.value)
+
+
+def test_a_role_that_d2lbook_drops_stops_the_build():
+    # d2lbook leaves a :glue: that nothing filled in out of the page
+    # without a word; the build names the page and the role instead.
+    import finish_html
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+        'See :numref:`sec_rnn`, :citet:`Cho.2014`; '
+        'a :glue:`speedup` times speedup.')])
+    with pytest.raises(SystemExit) as failed:
+        finish_html.check_roles({'mxnet': {'chapter_rnn/gru.ipynb': nb}})
+    assert 'chapter_rnn/gru.html [mxnet]: :glue:`speedup`' in str(
+        failed.value)
+    assert 'numref' not in str(failed.value)
+    nb.cells[0].source = 'See :numref:`sec_rnn`.'
+    finish_html.check_roles({'mxnet': {'chapter_rnn/gru.ipynb': nb}})
+
+
+def test_pages_are_published_only_when_finished(tmp_path):
+    # d2lbook writes its pages aside (config.ini's html_dir), never where
+    # readers open them; finish_html moves the finished copy into place,
+    # replacing the old pages whole.
+    import configparser
+    import finish_html
+    config = configparser.ConfigParser()
+    config.read(os.path.join(ROOT, 'config.ini'))
+    html_dir = os.path.abspath(os.path.join(ROOT,
+                                            config['build']['html_dir']))
+    assert html_dir not in (finish_html.HTML_DIR, finish_html.WORK_DIR)
+    target = tmp_path / 'html'
+    target.mkdir()
+    (target / 'old.html').write_text('old')
+    finished = tmp_path / 'html.partial'
+    finished.mkdir()
+    (finished / 'index.html').write_text('new')
+    finish_html.publish(str(finished), str(target))
+    assert sorted(os.listdir(tmp_path)) == ['html']
+    assert sorted(os.listdir(target)) == ['index.html']
+    finished.mkdir()  # a first build: nothing to replace
+    (finished / 'index.html').write_text('newer')
+    finish_html.publish(str(finished), str(tmp_path / 'first'))
+    assert (tmp_path / 'first' / 'index.html').read_text() == 'newer'

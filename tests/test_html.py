@@ -1,10 +1,11 @@
 """The built HTML, as a reader's browser sees it: headless Chromium opens
-every page of the book from a server on localhost, switches it to the
-PyTorch tab, and records what goes wrong. `make test` builds the HTML
-first.
+every page of the book from a server on localhost and from file://, at a
+desktop's width and a phone's, in light and dark mode, switches its tabs,
+and records what goes wrong. `make test` builds the HTML first.
 """
 import functools
 import http.server
+import io
 import os
 import re
 import shutil
@@ -15,11 +16,13 @@ import urllib.parse
 import urllib.request
 
 import pytest
+from PIL import Image
 from playwright.sync_api import sync_playwright
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'build'))
 from evaluate import TABS  # noqa: E402
+from finish_html import RAW_MARKUP  # noqa: E402
 from make_lib import book_order  # noqa: E402
 
 HTML_DIR = os.path.join(ROOT, '_build', 'html')
@@ -63,9 +66,10 @@ def browser():
         browser.close()
 
 
-def visit(browser, url):
-    """Open url; return the page and what went wrong while loading it."""
-    page = browser.new_page()
+def visit(browser, url, **options):
+    """Open url; return the page and what went wrong while loading it.
+    options: of a new page (viewport, color_scheme)."""
+    page = browser.new_page(**options)
     problems = []
     page.on('console', lambda m: m.type == 'error' and problems.append(
         f'console error: {m.text}'))
@@ -228,3 +232,361 @@ def test_every_section_has_a_page_and_every_figure_is_shown():
                 r'<img [^>]*src="([^"]+\.svg)"', f.read()))
     figures = sorted(os.listdir(os.path.join(ROOT, 'img')))
     assert figures and set(figures) <= shown, (figures, shown)
+
+
+WIDTHS = {'desktop': 1280, 'phone': 390}
+SCHEMES = ['http', 'file']
+
+
+def url_of(server, scheme, name):
+    if scheme == 'http':
+        return server + name
+    return 'file://' + urllib.request.pathname2url(
+        os.path.join(HTML_DIR, name))
+
+
+def wait_for_math(page):
+    if page.locator('.math').count():
+        # MathJax typesets asynchronously; its output is <mjx-container>.
+        page.wait_for_selector('mjx-container', timeout=20000)
+        page.wait_for_function('() => !document.querySelector('
+                               '".math:not(:has(mjx-container))")',
+                               timeout=20000)
+        # static/book.js fits what MathJax typeset in the next frame.
+        page.evaluate('() => new Promise(done => requestAnimationFrame('
+                      '() => requestAnimationFrame(done)))')
+
+
+# What the page shows as text, code cells and outputs aside.
+SHOWN_TEXT = """() => {
+  const body = document.body.cloneNode(true);
+  body.querySelectorAll('pre, script, style').forEach(e => e.remove());
+  return document.title + ' ' + body.textContent;
+}"""
+# Everything that is wider than it may be: the page, the theme's scrolling
+# pane, and each display equation, output, table and figure that sticks
+# out of the pane (unless it scrolls inside its own box).
+OVERFLOWS = """() => {
+  const out = [];
+  const vw = document.documentElement.clientWidth;
+  const root = document.scrollingElement;
+  if (root.scrollWidth > vw + 1) out.push(`page ${root.scrollWidth} px`);
+  const pane = document.querySelector('main.mdl-layout__content');
+  if (pane && pane.scrollWidth > pane.clientWidth + 1)
+    out.push(`pane ${pane.scrollWidth} px in ${pane.clientWidth}`);
+  const scrolls = e => ['auto', 'scroll'].includes(
+      getComputedStyle(e).overflowX);
+  const shown = e => e.getClientRects().length > 0;
+  document.querySelectorAll('mjx-container[display="true"]').forEach(e => {
+    const r = e.getBoundingClientRect();
+    if (!shown(e)) return;
+    if (r.right > vw + 1) out.push(`equation ends at ${r.right} px`);
+    if (e.scrollWidth > e.clientWidth + 1 && !scrolls(e))
+      out.push(`equation cut: ${e.scrollWidth} px in ${e.clientWidth}`);
+  });
+  document.querySelectorAll('.output pre, pre.output').forEach(e => {
+    if (shown(e) && e.scrollWidth > e.clientWidth + 1)
+      out.push(`output line ${e.scrollWidth} px in ${e.clientWidth}: ` +
+               e.textContent.slice(0, 60));
+  });
+  document.querySelectorAll('header button, header a, header input')
+      .forEach(e => {
+    const r = e.getBoundingClientRect();
+    if (shown(e) && r.width && getComputedStyle(e).visibility !== 'hidden'
+        && r.right > vw + 1)
+      out.push(`header ${e.tagName}.${e.className} ends at ${r.right} px`);
+  });
+  document.querySelectorAll('.page-content img, .page-content table')
+      .forEach(e => {
+    const r = e.getBoundingClientRect();
+    if (shown(e) && r.right > vw + 1 && !scrolls(e))
+      out.push(`${e.tagName} ends at ${r.right} px`);
+  });
+  return out;
+}"""
+# Each piece of punctuation right after inline math that sits on another
+# line than the math.
+PUNCTUATION_ALONE = """() => [...document.querySelectorAll('span.math')]
+  .filter(m => m.getClientRects().length && m.nextSibling &&
+               m.nextSibling.nodeType === 3 &&
+               /^[.,:;!?)]/.test(m.nextSibling.textContent))
+  .map(m => {
+    const range = document.createRange();
+    range.setStart(m.nextSibling, 0);
+    range.setEnd(m.nextSibling, 1);
+    const mark = range.getBoundingClientRect();
+    const math = m.getBoundingClientRect();
+    const middle = (mark.top + mark.bottom) / 2;
+    return middle < math.top || middle > math.bottom ?
+      `"${m.nextSibling.textContent[0]}" alone after ${m.textContent}` : null;
+  }).filter(x => x)"""
+# Each copy button that covers the first line of its code cell.
+COVERED = """() => [...document.querySelectorAll('button.copy-button')]
+  .filter(b => b.getClientRects().length).map(b => {
+    const pre = b.parentNode.querySelector('pre');
+    const range = document.createRange();
+    range.selectNodeContents(pre);
+    const rects = [...range.getClientRects()].filter(r => r.width > 0);
+    const line = rects.filter(r => rects.length &&
+                                   Math.abs(r.top - rects[0].top) < 2);
+    const box = b.getBoundingClientRect();
+    return line.some(r => box.bottom > r.top && box.top < r.bottom &&
+                          box.left < r.right && box.right > r.left) ?
+      pre.textContent.slice(0, 40) : null;
+  }).filter(x => x)"""
+
+
+@pytest.mark.parametrize('scheme', SCHEMES)
+@pytest.mark.parametrize('width', WIDTHS)
+@pytest.mark.parametrize('name', PAGES)
+def test_page_reads_well(browser, server, name, width, scheme):
+    # As a reader sees the page, at a desktop's and a phone's width, from
+    # a server and from file://: no error, no request off the site, no
+    # markup left as text, nothing wider than the screen (long equations
+    # scroll in their own box, outputs wrap), no code hidden by its copy
+    # button, outputs as plain text.
+    page, problems = visit(browser, url_of(server, scheme, name),
+                           viewport={'width': WIDTHS[width], 'height': 800})
+    wait_for_math(page)
+    raw = [m.group() for m in RAW_MARKUP.finditer(page.evaluate(SHOWN_TEXT))]
+    assert raw == []
+    assert 'documentation' not in page.title()
+    assert page.locator('a[href*="_sources/"]').count() == 0
+    problems += page.evaluate(OVERFLOWS)
+    problems += [f'copy button covers: {text}'
+                 for text in page.evaluate(COVERED)]
+    # Inline math keeps the punctuation after it on its line ("in (0, 1):"
+    # never leaves the colon alone on the next).
+    problems += page.evaluate(PUNCTUATION_ALONE)
+    # Images say what they show, not where their file is.
+    alts = page.eval_on_selector_all(
+        '.page-content img', 'els => els.map(e => [e.alt, e.src])')
+    problems += [f'image described by its path: {src}' for alt, src in alts
+                 if not alt or alt in src or alt.endswith(('.svg', '.png'))]
+    # Outputs are text, not highlighted as Python.
+    assert page.locator('.output pre span[class], '
+                        'pre.output span[class]').count() == 0
+    for tab in TABS[1:]:
+        if tab in shown_panels(page):
+            switch_to(page, tab)
+            problems += page.evaluate(OVERFLOWS)
+            problems += [f'{tab}: copy button covers: {text}'
+                         for text in page.evaluate(COVERED)]
+    page.close()
+    assert problems == []
+
+
+@pytest.mark.parametrize('scheme', SCHEMES)
+def test_search_shows_excerpts(browser, server, scheme):
+    page, problems = visit(browser, url_of(server, scheme, 'search.html')
+                           + '?q=perplexity')
+    page.wait_for_selector('ul.search li p.context', timeout=20000)
+    hits = page.eval_on_selector_all('ul.search li a',
+                                     'els => els.map(e => e.href)')
+    assert any('rnn-scratch.html' in hit for hit in hits), hits
+    excerpts = page.eval_on_selector_all(
+        'ul.search li p.context', 'els => els.map(e => e.textContent)')
+    assert len(excerpts) == len(hits)
+    assert all('perplexity' in text.lower() for text in excerpts), excerpts
+    # The theme's previous/next bar shows only with links in it (else an
+    # empty dark band ends the page).
+    bar = page.locator('div.pagenation')
+    assert bar.locator('a').count() > 0 or not bar.is_visible()
+    page.close()
+    assert problems == []
+
+
+def luminance(rgb):
+    """Relative luminance (WCAG 2) of an (r, g, b) of 0-255."""
+    def channel(c):
+        c /= 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (channel(c) for c in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a, b):
+    high, low = sorted([luminance(a), luminance(b)], reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+# Colour and background (the first opaque one up the tree) of text: the
+# page's body, paragraphs, list items, headings, links, inline code,
+# code, outputs, table cells, the navigation and the outline.
+COLOURS = """() => {
+  const rgba = s => s.match(/[\d.]+/g).map(Number);
+  const ground = e => {
+    for (; e; e = e.parentElement) {
+      const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c.length < 4 || c[3] > 0.5) return c;
+    }
+    return [255, 255, 255];
+  };
+  const sel = '.page-content p, .page-content li, .page-content h1, ' +
+    '.page-content h2, .page-content a, .page-content code, ' +
+    '.page-content pre, .page-content pre span, .page-content td, ' +
+    '.page-content th, .mdl-layout__drawer a, .side-doc-outline a, ' +
+    'button.theme-toggle';
+  return [...document.querySelectorAll(sel)]
+    .filter(e => e.getClientRects().length && e.textContent.trim())
+    .map(e => ({what: e.tagName + '.' + e.className + ': ' +
+                      e.textContent.trim().slice(0, 30),
+                colour: rgba(getComputedStyle(e).color),
+                ground: ground(e)}));
+}"""
+
+
+def dark(page):
+    return page.evaluate(
+        "document.documentElement.classList.contains('dark')")
+
+
+@pytest.mark.parametrize('name', ['index.html', 'chapter_rnn/rnn.html',
+                                  'chapter_rnn/bptt.html'])
+def test_dark_mode(browser, server, name):
+    # A reader whose system is set to dark gets dark pages: a dark ground,
+    # text that contrasts with it, plots still readable (bptt plots the
+    # gradient norms).
+    page, problems = visit(browser, server + name, color_scheme='dark')
+    assert dark(page)
+    ground = page.evaluate("""() => getComputedStyle(document.querySelector(
+        'main.mdl-layout__content')).backgroundColor""")
+    assert luminance([int(float(c)) for c in re.findall(
+        r'[\d.]+', ground)]) < 0.1, ground
+    body = page.evaluate('getComputedStyle(document.body).backgroundColor')
+    assert luminance([int(float(c)) for c in re.findall(
+        r'[\d.]+', body)]) < 0.1, body
+    poor = [(t['what'], round(contrast(t['colour'], t['ground']), 2))
+            for t in page.evaluate(COLOURS)
+            if contrast(t['colour'], t['ground']) < 4.5]
+    assert poor == []
+    plots = page.locator('.page-content img[src*="output_"]')
+    assert plots.count() > 0 or name != 'chapter_rnn/bptt.html'
+    if plots.count():
+        plot = plots.first
+        plot.scroll_into_view_if_needed()
+        pixels = Image.open(io.BytesIO(plot.screenshot())).convert('L')
+        values = sorted(pixels.getdata())
+        # Dark ink on a light ground: most pixels light, some dark.
+        assert values[len(values) // 2] > 200, 'the plot has a dark ground'
+        assert values[len(values) // 100] < 100, 'the plot has no dark ink'
+    page.close()
+    assert problems == []
+
+
+def test_dark_mode_switch_holds_across_pages(browser, server):
+    # The switch overrides the system setting, on the next page too.
+    context = browser.new_context(color_scheme='light')
+    page = context.new_page()
+    page.goto(server + 'index.html', wait_until='networkidle')
+    assert not dark(page)
+    page.click('button.theme-toggle')
+    assert dark(page)
+    page.goto(server + 'chapter_rnn/rnn.html', wait_until='networkidle')
+    assert dark(page)
+    page.click('button.theme-toggle')
+    assert not dark(page)
+    page.goto(server + 'index.html', wait_until='networkidle')
+    assert not dark(page)
+    context.close()
+
+
+@pytest.mark.parametrize('scheme', SCHEMES)
+def test_cross_references_preview_their_target(browser, server, scheme):
+    # Hovering "Section 1.3" or "Fig. 1.3.1" shows what it points at,
+    # read from the target page's heading or caption.
+    name = 'chapter_rnn/rnn-scratch.html'
+    page, problems = visit(browser, url_of(server, scheme, name))
+    links = page.locator('a.reference.internal:has(span.std-numref)')
+    assert links.count() > 0
+    previews = []
+    for i in range(links.count()):
+        link = links.nth(i)
+        if not link.is_visible():
+            continue
+        link.hover()
+        box = page.locator('div.ref-preview')
+        assert box.is_visible()
+        previews.append((link.inner_text(), box.inner_text()))
+        page.mouse.move(0, 0)
+        assert not box.is_visible()
+    assert previews
+    for shown, preview in previews:
+        # "Section 1.3" previews "1.3. Recurrent ...", "Fig. 1.3.1" its
+        # caption "Fig. 1.3.1 ...".
+        number = shown.split()[-1]
+        assert preview.startswith((number + '.', shown)), (shown, preview)
+        assert len(preview) > len(number) + 3, (shown, preview)
+    page.close()
+    assert problems == []
+
+
+@pytest.mark.parametrize('name', ['chapter_rnn/lstm.html',
+                                  'chapter_rnn/decoding.html'])
+def test_switching_tabs_keeps_the_clicked_tab_in_place(browser, server,
+                                                       name):
+    # Panels above the clicked tab change height when the tab changes
+    # (lstm's PyTorch cells are longer); the tab the reader clicked stays
+    # under the pointer, in whichever direction.
+    page, problems = visit(browser, server + name)
+    bars = page.locator('div.mdl-tabs__tab-bar')
+    shifts = []
+    for i in range(max(0, bars.count() - 3), bars.count()):
+        for tab in TABS[1:] + TABS[:1]:
+            link = bars.nth(i).locator(f'a.mdl-tabs__tab[href^="#{tab}-"]')
+            if not link.count():
+                continue
+            link.scroll_into_view_if_needed()
+            before = link.bounding_box()['y']
+            link.click()
+            shifts.append(round(link.bounding_box()['y'] - before))
+    assert shifts and all(abs(shift) < 2 for shift in shifts), shifts
+    page.close()
+    assert problems == []
+
+
+def test_front_page_says_how_to_run_each_tab(browser, server):
+    # The front page, in every tab: the tabs, how to run that tab's
+    # notebooks with its own requirements file, and that a notebook needs
+    # the archive's gluonbook.
+    page, problems = visit(browser, server + 'index.html')
+    for tab in TABS:
+        if tab != TABS[0]:
+            switch_to(page, tab)
+        text = page.locator('div.page-content').inner_text()
+        assert f'requirements-{tab}.txt' in text
+        assert 'rnn-book-notebooks.zip' in text and 'gluonbook' in text
+    page.close()
+    assert problems == []
+
+
+def test_citations_link_to_the_reference_list():
+    # Every work the chapter cites is an entry of one reference list, and
+    # every citation links to its entry; every entry is cited.
+    from bs4 import BeautifulSoup
+    from pybtex.database import parse_file
+    entries = {}  # (page, id) -> entry text
+    links = []  # (page, target, text)
+    for name in PAGES:
+        with open(os.path.join(HTML_DIR, name), encoding='utf-8') as f:
+            main = BeautifulSoup(f, 'html.parser').find('div', role='main')
+        for entry in main.select('div.citation[id]'):
+            entries[(name, entry['id'])] = entry.get_text(' ')
+        for a in main.select('a.reference.internal[href]'):
+            path, _, anchor = a['href'].partition('#')
+            target = os.path.normpath(os.path.join(
+                os.path.dirname(name), path)) if path else name
+            links.append((name, (target, anchor), a.parent.get_text()))
+    cited = [(page, target, text) for page, target, text in links
+             if target in entries]
+    works = parse_file(os.path.join(ROOT, 'references.bib')).entries
+    assert len(entries) == len(works)
+    assert {target for _, target, _ in cited} == set(entries)
+    shown = {' '.join(text.split()) for _, _, text in cited}
+    assert 'Cho et al. (2014)' in shown, shown
+    assert '(Kingma and Ba, 2015)' in shown, shown
+    # No citation is left unresolved: sphinxcontrib-bibtex shows "()".
+    for name in PAGES:
+        with open(os.path.join(HTML_DIR, name), encoding='utf-8') as f:
+            assert not re.search(r'<span id="id\d+">\(\)</span>',
+                                 f.read()), name

@@ -183,11 +183,27 @@ def test_archive_carries_each_tab_with_what_it_reads(tab):
         n for n in saved if n.endswith(('.json', own))]
     assert any(n.endswith('.json') and '-pytorch' in n for n in saved)
     assert any(n.endswith(own) for n in saved)
-    if tab == 'pytorch':
-        assert 'requirements-pytorch.txt' in files
+    # What to install to run them, from the repository root.
+    with open(os.path.join(outputs.ROOT, f'requirements-{tab}.txt'),
+              'rb') as f:
+        assert files[f'requirements-{tab}.txt'] == f.read()
     # Beside the two folders, a README says which is which.
     with zipfile.ZipFile(ARCHIVE) as z:
         assert f'`{tab}/`' in z.read('rnn-book/README.md').decode()
+
+
+@pytest.mark.parametrize('tab', TABS)
+def test_front_page_of_each_tab_says_what_it_needs(tab):
+    # Each tab's index.ipynb says what that tab needs (its own
+    # requirements file, shipped beside it) and that a notebook needs the
+    # folder's gluonbook; not another tab's instructions.
+    text = markdown(archived_notebooks(tab)['index.ipynb'])
+    assert f'requirements-{tab}.txt' in text
+    assert 'gluonbook' in text and 'rnn-book-notebooks.zip' in text
+    for other in TABS:
+        if other != tab:
+            assert f'requirements-{other}.txt' not in text
+    assert f'requirements-{tab}.txt' in archived(tab)
 
 
 @pytest.mark.parametrize('tab', TABS)
