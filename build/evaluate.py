@@ -256,9 +256,10 @@ def check_shared_text(md_file, tabs):
             if other[1] != cell.source:
                 raise GlueError(
                     f'{md_file}: text that the tabs share reads differently '
-                    f'in {other[0]} and {tab}, because a value glued into it '
-                    f'differs; put the sentence in a :begin_tab: block of '
-                    f'each tab:\n  {other[0]}: {other[1]!r}\n  {tab}: '
+                    f'in {other[0]} and {tab}: a value glued into it differs '
+                    f'(put the sentence in a :begin_tab: block of each tab), '
+                    f'or the section changed while the build ran (build '
+                    f'again):\n  {other[0]}: {other[1]!r}\n  {tab}: '
                     f'{cell.source!r}')
 
 
