@@ -458,3 +458,32 @@ def test_pages_are_published_only_when_finished(tmp_path):
     (finished / 'index.html').write_text('newer')
     finish_html.publish(str(finished), str(tmp_path / 'first'))
     assert (tmp_path / 'first' / 'index.html').read_text() == 'newer'
+
+
+def test_the_busy_profile_keeps_a_core_busy_during_the_build_only(
+        monkeypatch):
+    import subprocess
+    import robustness
+    seen = {}
+    real_popen = subprocess.Popen
+
+    def popen(*args, **kwargs):
+        seen['busy'] = real_popen(*args, **kwargs)
+        return seen['busy']
+
+    def run(command, **kwargs):
+        # The build runs while the loop spins, everything forced, in the
+        # profile's own folder.
+        seen['command'] = command
+        seen['spinning'] = seen['busy'].poll() is None
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(robustness.subprocess, 'Popen', popen)
+    monkeypatch.setattr(robustness.subprocess, 'run', run)
+    robustness.build(0, 'busy')
+    assert seen['spinning']
+    assert seen['command'][-5:] == ['--seed', '0', '--profile', 'busy',
+                                    '--force']
+    assert seen['busy'].poll() is not None  # stopped after the build
+    assert robustness.eval_dir(0, 'busy').endswith('busy-seed0/eval')
+    assert robustness.eval_dir(0, 'default') == robustness.EVAL_DIR
