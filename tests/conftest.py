@@ -1,5 +1,19 @@
 """Shared fixtures of the test suite."""
+import os
+import sys
+
 import pytest
+
+# The tests run notebooks and train small models as the build does: one
+# math thread per process (build/evaluate.py's KERNEL_THREADS), set before
+# any test module imports torch or mxnet. With two threads and another
+# process holding a core, PyTorch's steps stall (docs/measurements.md).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), 'build'))
+from evaluate import KERNEL_THREADS  # noqa: E402
+
+if 'OMP_NUM_THREADS' not in os.environ:
+    os.environ.update(KERNEL_THREADS)
 
 
 @pytest.fixture
