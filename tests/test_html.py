@@ -17,6 +17,7 @@ import urllib.request
 
 import pytest
 from PIL import Image
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -135,9 +136,19 @@ def check_tab_shown(page, tab):
 
 
 def switch_to(page, tab):
-    """Click the page's first tab named tab, as a reader would."""
+    """Click the page's first tab named tab, as a reader would, and give
+    the page's script time to switch every panel (a busy machine runs it
+    late; a switch that never happens is left for the checks to report)."""
     page.locator(f'div.mdl-tabs__tab-bar a.mdl-tabs__tab[href^="#{tab}-"]'
                  ).first.click()
+    try:
+        page.wait_for_function(
+            "tab => [...document.querySelectorAll('div.mdl-tabs__panel')]"
+            ".filter(p => p.id.startsWith(tab + '-'))"
+            ".every(p => p.getClientRects().length > 0)", arg=tab,
+            timeout=20000)
+    except PlaywrightTimeout:
+        pass
 
 
 @pytest.mark.parametrize('name', PAGES)
