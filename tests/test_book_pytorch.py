@@ -349,6 +349,18 @@ def test_only_the_lstm_layer_runs_fused_on_the_cpu():
     assert fused == {'RNN': False, 'GRU': False, 'LSTM': True}, fused
 
 
+def check_glued_results(section, layer, speedup, history):
+    """The printed speedup of layer over scratch is the ratio of the
+    printed median speeds, and the text quotes it and the best validation
+    perplexity of the saved history."""
+    section = f'chapter_rnn/{section}'
+    speed = outputs.speeds(section, 'gb.print_summary(', 'pytorch')
+    assert abs(speedup - speed[layer] / speed['scratch']) < 0.051
+    assert outputs.glued(section, 'speedup', 'pytorch') == '%.1f' % speedup
+    assert outputs.glued(section, 'best', 'pytorch') == \
+        '%.2f' % min(history['val'])
+
+
 def test_pytorch_lstm_results_as_the_text_says(measured):
     text = output('chapter_rnn/lstm', 'gb.print_summary(')
     scratch3, concise3 = numbers_after(
@@ -371,13 +383,7 @@ def test_pytorch_lstm_results_as_the_text_says(measured):
     assert scratch3 < 27 and concise3 < 27
     # "nn.LSTM trains on more characters per second than our lstm, here
     # <speedup> times as many"
-    speed = outputs.speeds('chapter_rnn/lstm', 'gb.print_summary(',
-                           'pytorch')
-    assert abs(speedup - speed['nn.LSTM'] / speed['scratch']) < 0.051
-    assert outputs.glued('chapter_rnn/lstm', 'speedup', 'pytorch') == \
-        '%.1f' % speedup
-    assert outputs.glued('chapter_rnn/lstm', 'best', 'pytorch') == \
-        '%.2f' % min(lstm['val'])
+    check_glued_results('lstm', 'nn.LSTM', speedup, lstm)
     assert speedup > 1.1
     # "In 8 epochs it gets below the best counting model and below
     # the best that nn.RNN reached in 20 epochs." (RNN best minus LSTM
@@ -897,13 +903,7 @@ def test_pytorch_gru_results_as_the_text_says(measured):
     assert scratch3 < 27 and concise3 < 27
     # "Here nn.GRU trained on <speedup> times as many characters per
     # second as our gru."
-    speed = outputs.speeds('chapter_rnn/gru', 'gb.print_summary(',
-                           'pytorch')
-    assert abs(speedup - speed['nn.GRU'] / speed['scratch']) < 0.051
-    assert outputs.glued('chapter_rnn/gru', 'speedup', 'pytorch') == \
-        '%.1f' % speedup
-    assert outputs.glued('chapter_rnn/gru', 'best', 'pytorch') == \
-        '%.2f' % min(gru['val'])
+    check_glued_results('gru', 'nn.GRU', speedup, gru)
     # "In 8 epochs nn.GRU gets below the best counting model and
     # below the best validation perplexity that nn.RNN reached in all of
     # its 20 epochs"; the summary's "within 8 epochs a lower validation
