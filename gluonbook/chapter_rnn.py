@@ -709,6 +709,61 @@ def gru(inputs, state, params, dropout=0):
     return outputs, (H,)
 
 
+# --- chapter_rnn/gru.md
+# Gated Recurrent Units (GRU)
+def val_windows(corpus_indices, num_steps, ctx, num_windows=128):
+    """Return up to num_windows windows of num_steps + 1 characters of the
+    validation text, one per row."""
+    _, val_indices = gb.train_val_split(corpus_indices)
+    n = min(num_windows, (len(val_indices) - 1) // num_steps)
+    if n < 1:
+        raise ValueError(f'the validation text has {len(val_indices)} '
+                         f'characters, too few for a window of '
+                         f'{num_steps + 1}')
+    return nd.array([val_indices[i * num_steps:(i + 1) * num_steps + 1]
+                     for i in range(n)], ctx=ctx)
+
+
+def input_grad_norms(model, corpus_indices, vocab_size, ctx, num_steps=60):
+    """Return g: g[k] is the mean norm of the gradient of the last step's
+    loss with respect to the input k steps before the last."""
+    windows = val_windows(corpus_indices, num_steps, ctx)
+    X = nd.one_hot(windows[:, :-1].T, vocab_size)  # (steps, windows, vocab)
+    X.attach_grad()
+    with autograd.record():
+        Y, _ = model.rnn(X, model.begin_state(batch_size=X.shape[1], ctx=ctx))
+        scores = model.dense(Y[-1])  # the last step only
+        l = gloss.SoftmaxCrossEntropyLoss()(scores, windows[:, -1]).sum()
+    l.backward()
+    norms = (X.grad ** 2).sum(axis=2).sqrt().mean(axis=1)  # one per step
+    return norms.asnumpy()[::-1]  # k = 0 (the last step) first
+
+
+def gate_values(model, corpus_indices, vocab_size, ctx, block,
+                num_steps=60):
+    """Return every value that gate `block` of a trained one-layer GRU or
+    LSTM takes on windows of the validation text, as a NumPy vector."""
+    windows = val_windows(corpus_indices, num_steps, ctx)
+    X = nd.one_hot(windows[:, :-1].T, vocab_size)
+    layer = model.rnn
+    Y, _ = layer(X, model.begin_state(batch_size=X.shape[1], ctx=ctx))
+    H_prev = nd.concat(nd.zeros_like(Y[:1]), Y[:-1], dim=0)  # H_0 .. H_T-1
+    rows = slice(block * Y.shape[2], (block + 1) * Y.shape[2])
+    W_x = layer.l0_i2h_weight.data()[rows]
+    W_h = layer.l0_h2h_weight.data()[rows]
+    b = layer.l0_i2h_bias.data()[rows] + layer.l0_h2h_bias.data()[rows]
+    gate = nd.sigmoid(nd.dot(X, W_x.T) + nd.dot(H_prev, W_h.T) + b)
+    return gate.asnumpy().ravel()
+
+
+# --- chapter_rnn/gru.md
+# Gated Recurrent Units (GRU)
+def grad_shrink(g, first=10, last=50):
+    """Return the mean factor by which g shrinks per step, from g[first] to
+    g[last]: (g[last] / g[first]) ** (1 / (last - first))."""
+    return (g[last] / g[first]) ** (1 / (last - first))
+
+
 # --- chapter_rnn/lstm.md
 # Long Short-Term Memory (LSTM)
 def get_lstm_params(vocab_size, num_hiddens, ctx):
@@ -927,6 +982,10 @@ __all__ = [
     'gate_params',
     'get_gru_params',
     'gru',
+    'val_windows',
+    'input_grad_norms',
+    'gate_values',
+    'grad_shrink',
     'get_lstm_params',
     'init_lstm_state',
     'lstm',

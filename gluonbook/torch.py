@@ -777,6 +777,61 @@ def gru(inputs, state, params, dropout=0):
     return outputs, (H,)
 
 
+# --- chapter_rnn/gru.md
+# Gated Recurrent Units (GRU)
+def val_windows(corpus_indices, num_steps, device, num_windows=128):
+    """Return up to num_windows windows of num_steps + 1 characters of the
+    validation text, one per row."""
+    _, val_indices = gb.train_val_split(corpus_indices)
+    n = min(num_windows, (len(val_indices) - 1) // num_steps)
+    if n < 1:
+        raise ValueError(f'the validation text has {len(val_indices)} '
+                         f'characters, too few for a window of '
+                         f'{num_steps + 1}')
+    return torch.tensor([val_indices[i * num_steps:(i + 1) * num_steps + 1]
+                         for i in range(n)], device=device)
+
+
+def input_grad_norms(model, corpus_indices, vocab_size, device,
+                     num_steps=60):
+    """Return g: g[k] is the mean norm of the gradient of the last step's
+    loss with respect to the input k steps before the last."""
+    windows = val_windows(corpus_indices, num_steps, device)
+    X = F.one_hot(windows[:, :-1].T, vocab_size).float()
+    X.requires_grad_(True)  # (steps, windows, vocab)
+    Y, _ = model.rnn(X, model.begin_state(X.shape[1], device))
+    scores = model.dense(Y[-1])  # the last step only
+    l = F.cross_entropy(scores, windows[:, -1], reduction='sum')
+    grad, = torch.autograd.grad(l, X)  # leaves the parameters' .grad alone
+    norms = grad.norm(dim=2).mean(dim=1)  # one per step
+    return norms.flip(0).cpu().numpy()  # k = 0 (the last step) first
+
+
+def gate_values(model, corpus_indices, vocab_size, device, block,
+                num_steps=60):
+    """Return every value that gate `block` of a trained one-layer GRU or
+    LSTM takes on windows of the validation text, as a NumPy vector."""
+    windows = val_windows(corpus_indices, num_steps, device)
+    X = F.one_hot(windows[:, :-1].T, vocab_size).float()
+    layer = model.rnn
+    with torch.no_grad():
+        Y, _ = layer(X, model.begin_state(X.shape[1], device))
+        H_prev = torch.cat([torch.zeros_like(Y[:1]), Y[:-1]])  # H_0..H_T-1
+        rows = slice(block * Y.shape[2], (block + 1) * Y.shape[2])
+        gate = torch.sigmoid(
+            X @ layer.weight_ih_l0[rows].T + layer.bias_ih_l0[rows]
+            + H_prev @ layer.weight_hh_l0[rows].T + layer.bias_hh_l0[rows])
+    return gate.flatten().cpu().numpy()
+
+
+# --- chapter_rnn/gru.md
+# Gated Recurrent Units (GRU)
+def grad_shrink(g, first=10, last=50):
+    """Return the mean factor by which g shrinks per step, from g[first] to
+    g[last]: (g[last] / g[first]) ** (1 / (last - first))."""
+    return (g[last] / g[first]) ** (1 / (last - first))
+
+
 # --- chapter_rnn/lstm.md
 # Long Short-Term Memory (LSTM)
 def get_lstm_params(vocab_size, num_hiddens, device):
@@ -1018,6 +1073,10 @@ __all__ = [
     'gate_params',
     'get_gru_params',
     'gru',
+    'val_windows',
+    'input_grad_norms',
+    'gate_values',
+    'grad_shrink',
     'get_lstm_params',
     'init_lstm_state',
     'lstm',

@@ -92,6 +92,22 @@ def cell_output(nb, snippet):
     return ''.join(parts)
 
 
+def output(section, snippet, tab='mxnet'):
+    """The text output of the one code cell of a section's notebook in a
+    tab that contains snippet."""
+    return cell_output(read_notebook(section, tab), snippet)
+
+
+def numbers_after(text, label):
+    """The numbers on the first line of text that starts with label."""
+    for line in text.split('\n'):
+        if line.startswith(label):
+            return [float(x) for x in
+                    re.findall(r'[-+]?\d+\.?\d*(?:e[-+]?\d+)?',
+                               line[len(label):])]
+    raise LookupError(f'no line starting with {label!r} in {text!r}')
+
+
 def glued(section, name, tab='mxnet'):
     """The text that a section's cell recorded with gb.glue(name, ...) in
     a tab, as the build wrote it into that tab's prose."""

@@ -385,12 +385,11 @@ def test_pytorch_lstm_results_as_the_text_says(measured):
     # <speedup> times as many"
     check_glued_results('lstm', 'nn.LSTM', speedup, lstm)
     assert speedup > 1.1
-    # "In 8 epochs it gets below the best counting model and below
-    # the best that nn.RNN reached in 20 epochs." (RNN best minus LSTM
-    # best: 0.14, 0.15, 0.19 for seeds 0-2, 0.19 in the build; the LSTM
-    # was at 4.28-4.35 over seeds 0-5, the RNN at 4.44-4.47 over 0-2.)
-    assert len(lstm['val']) == 8 and len(rnn['val']) == 20
-    assert min(lstm['val']) < ngram() and min(lstm['val']) < min(rnn['val'])
+    # "In 8 epochs it reached a validation perplexity of <best>, below the
+    # best counting model" (and below the control RNN: test_gates.py; the
+    # ReLU nn.RNN of 20 epochs: the comparison's tests).
+    assert len(lstm['val']) == 8
+    assert min(lstm['val']) < ngram()
     # "Trained exactly like PyTorch's GRU ..., it ends close to it, within
     # a few tenths of a unit of perplexity ..., with a third more
     # parameters than the GRU" (LSTM minus GRU at epoch 8: +0.03, +0.00,
@@ -904,13 +903,11 @@ def test_pytorch_gru_results_as_the_text_says(measured):
     # "Here nn.GRU trained on <speedup> times as many characters per
     # second as our gru."
     check_glued_results('gru', 'nn.GRU', speedup, gru)
-    # "In 8 epochs nn.GRU gets below the best counting model and
-    # below the best validation perplexity that nn.RNN reached in all of
-    # its 20 epochs"; the summary's "within 8 epochs a lower validation
-    # perplexity than the plain RNN in 20" (RNN best minus GRU best: 0.11,
-    # 0.07, 0.10 on seeds 0-2).
-    assert len(gru['val']) == 8 and len(rnn['val']) == 20
-    assert min(gru['val']) < ngram() and min(gru['val']) < min(rnn['val'])
+    # "In 8 epochs nn.GRU reached a validation perplexity of <best>, below
+    # the best counting model" (the control RNN trained alike:
+    # test_gates.py).
+    assert len(gru['val']) == 8
+    assert min(gru['val']) < ngram()
 
 
 def test_pytorch_gru_samples_are_repetitive():
