@@ -21,14 +21,15 @@ Seed 0 under the default profile is the book's own build, _build/eval
 folder of its own, _build/seed<SEED>/eval or _build/<profile>-seed0/eval
 (and eval_pytorch beside it; only what changed since that folder's last
 build is run again, except under `busy`, which always runs everything).
-Then the book's tests run against each folder: tests/test_book.py (every cell ran and the output
-expectations, for each tab, and the claims the MXNet text makes) and
-tests/test_book_pytorch.py (the claims the PyTorch text makes). The table
+Then the book's tests run against each folder: tests/test_book.py (every
+cell ran and the output expectations, for each tab, and the claims the
+MXNet text makes), tests/test_book_pytorch.py (the claims the PyTorch
+text makes) and tests/test_gates.py (the claims about gates, for each tab). The table
 printed at the end, and written to _build/robustness.md, has one row per
 check and one column per build: the values the check measured and whether
 it held. A PyTorch check of test_book.py has `pytorch-` before its case
 (test_output[pytorch-chapter_rnn/rnn-gluon-4]); the checks of
-test_book_pytorch.py follow those of test_book.py, named
+the other files follow those of test_book.py, named by their file, e.g.
 test_book_pytorch::<check>. The exit status is 1 if any check failed on
 any build.
 """
@@ -44,7 +45,8 @@ from evaluate import BUILD, EVAL_DIR, PROFILES, ROOT, eval_dir_for_seed
 # The first file's checks are named as they are; the others' rows carry
 # their file's name.
 TESTS = [os.path.join(ROOT, 'tests', name)
-         for name in ('test_book.py', 'test_book_pytorch.py')]
+         for name in ('test_book.py', 'test_book_pytorch.py',
+                      'test_gates.py')]
 
 
 # The busy profile's load: one process that spins until it is stopped,
