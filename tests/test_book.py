@@ -355,7 +355,10 @@ def test_bptt_tanh_does_not_prevent_explosion():
     assert len(shrink) == len(balance) == len(grow) == 5
     # "With s = 0.8 the gradient falls even faster than in the linear case"
     assert all(t < n for t, n in zip(shrink, linear))
-    # "With s = 1.2 ... the norm stays within a factor of 3 of the 8"
+    # "With s = 1.2 ... The norm first drops below 8 ... over all 40 steps
+    # the norm stays within a factor of 3 of 8" (the steps 1 and 5 fell
+    # below 8 and below each other on seeds 0 to 19 of a script run)
+    assert balance[1] < balance[0] < 8
     assert all(8 / 3 < n < 24 for n in balance)
     # "With s = 3 the gradient still explodes, to more than 10^5 after 40
     # steps. That is far below the 8 * 3^40 ~ 10^20 of the linear one"
