@@ -151,24 +151,39 @@ def load_data_time_machine(path=None):
 
 # --- chapter_rnn/lang-model-dataset.md
 # A Character-Level Language Model Data Set
-def check_corpus_size(num_tokens, batch_size, num_steps):
-    """Raise ValueError unless a corpus fills one minibatch."""
+def check_corpus_size(num_tokens, batch_size, num_steps,
+                      is_random_iter=False):
+    """Raise ValueError unless a corpus fills one minibatch of the sampler."""
     if batch_size < 1 or num_steps < 1:
         raise ValueError(f'batch_size and num_steps must be positive, got '
                          f'{batch_size} and {num_steps}')
-    needed = batch_size * (num_steps + 1)
+    if is_random_iter:
+        # batch_size subsequences of num_steps; the last one's last label
+        # is the token after it.
+        needed = batch_size * num_steps + 1
+        layout = (f'{batch_size} subsequences of {num_steps} and one more '
+                  f'token, the label of the last')
+    else:
+        # batch_size streams, each num_steps inputs and one more token for
+        # the label of its last input.
+        needed = batch_size * (num_steps + 1)
+        layout = (f'{batch_size} streams of {num_steps + 1}, each '
+                  f'{num_steps} inputs and the label of the last')
     if num_tokens < needed:
+        sampler = 'random' if is_random_iter else 'consecutive'
         raise ValueError(
             f'a corpus of {num_tokens} tokens is too short for '
             f'batch_size={batch_size} and num_steps={num_steps}: one '
-            f'minibatch needs at least {needed} tokens')
+            f'minibatch of {sampler} sampling needs at least {needed} '
+            f'tokens ({layout})')
 
 
 # --- chapter_rnn/lang-model-dataset.md
 # A Character-Level Language Model Data Set
 def data_iter_random(corpus_indices, batch_size, num_steps, device=None):
     """Yield minibatches of randomly ordered, non-overlapping sequences."""
-    gb.check_corpus_size(len(corpus_indices), batch_size, num_steps)
+    gb.check_corpus_size(len(corpus_indices), batch_size, num_steps,
+                         is_random_iter=True)
     # Subtract 1 so that the label of the last example stays in the corpus.
     num_examples = (len(corpus_indices) - 1) // num_steps
     epoch_size = num_examples // batch_size

@@ -124,14 +124,49 @@ def test_consecutive_rows_continue_across_minibatches():
         assert all(r2[0] == r1[-1] + 1 for r1, r2 in zip(X1, X2))
 
 
-@pytest.mark.parametrize('data_iter_fn', [gb.data_iter_random,
-                                          gb.data_iter_consecutive])
-def test_corpus_too_short_for_one_minibatch_is_an_error(data_iter_fn):
+@pytest.mark.parametrize('data_iter_fn, sampler, needed', [
+    (gb.data_iter_random, 'random', 4 * 8 + 1),
+    (gb.data_iter_consecutive, 'consecutive', 4 * (8 + 1))])
+def test_corpus_too_short_for_one_minibatch_is_an_error(data_iter_fn,
+                                                        sampler, needed):
     with pytest.raises(ValueError) as e:
         next(data_iter_fn(list(range(30)), 4, 8))
     message = str(e.value)
     assert '30 tokens' in message and 'batch_size=4' in message
-    assert 'num_steps=8' in message and '36' in message
+    assert 'num_steps=8' in message
+    assert f'{sampler} sampling needs at least {needed} tokens' in message
+
+
+@pytest.mark.parametrize('data_iter_fn, is_random_iter', [
+    (gb.data_iter_random, True), (gb.data_iter_consecutive, False)])
+def test_each_sampler_needs_exactly_the_tokens_it_checks_for(
+        data_iter_fn, is_random_iter):
+    # Random sampling: batch_size windows of num_steps, and one more token
+    # for the last label. Consecutive: batch_size streams of num_steps + 1.
+    for batch_size, num_steps in [(1, 1), (2, 6), (4, 7), (3, 35)]:
+        if is_random_iter:
+            needed = batch_size * num_steps + 1
+        else:
+            needed = batch_size * (num_steps + 1)
+        got = batches(data_iter_fn(list(range(needed)), batch_size,
+                                   num_steps))
+        assert len(got) == 1, (batch_size, num_steps)
+        assert max(max(row) for row in got[0][1]) <= needed - 1
+        with pytest.raises(ValueError, match=f'at least {needed} tokens'):
+            next(data_iter_fn(list(range(needed - 1)), batch_size,
+                              num_steps))
+        gb.check_corpus_size(needed, batch_size, num_steps,
+                             is_random_iter=is_random_iter)
+
+
+def test_check_corpus_size_defaults_to_the_consecutive_sampler():
+    # Old calls without is_random_iter (the validation checks of the
+    # training functions, whose eval_perplexity reads consecutively).
+    gb.check_corpus_size(36, 4, 8)
+    with pytest.raises(ValueError, match='consecutive sampling needs at '
+                                         'least 36 tokens'):
+        gb.check_corpus_size(35, 4, 8)
+    gb.check_corpus_size(33, 4, 8, is_random_iter=True)
 
 
 # --- clipping and SGD -------------------------------------------------------

@@ -208,16 +208,40 @@ def test_torch_consecutive_rows_continue_across_minibatches():
         assert all(r2[0] == r1[-1] + 1 for r1, r2 in zip(X1, X2))
 
 
-@pytest.mark.parametrize('data_iter_fn', [gb.data_iter_random,
-                                          gb.data_iter_consecutive])
-def test_torch_corpus_too_short_for_one_minibatch_is_an_error(data_iter_fn):
+@pytest.mark.parametrize('data_iter_fn, message', [
+    (gb.data_iter_random,
+     'a corpus of 30 tokens is too short for batch_size=4 and num_steps=8: '
+     'one minibatch of random sampling needs at least 33 tokens (4 '
+     'subsequences of 8 and one more token, the label of the last)'),
+    (gb.data_iter_consecutive,
+     'a corpus of 30 tokens is too short for batch_size=4 and num_steps=8: '
+     'one minibatch of consecutive sampling needs at least 36 tokens (4 '
+     'streams of 9, each 8 inputs and the label of the last)')])
+def test_torch_corpus_too_short_for_one_minibatch_is_an_error(data_iter_fn,
+                                                              message):
     with pytest.raises(ValueError) as e:
         next(data_iter_fn(list(range(30)), 4, 8))
-    assert str(e.value) == (
-        'a corpus of 30 tokens is too short for batch_size=4 and '
-        'num_steps=8: one minibatch needs at least 36 tokens')
+    assert str(e.value) == message
     with pytest.raises(ValueError, match='must be positive'):
         next(data_iter_fn(list(range(30)), 0, 8))
+
+
+@pytest.mark.parametrize('data_iter_fn, is_random_iter', [
+    (gb.data_iter_random, True), (gb.data_iter_consecutive, False)])
+def test_torch_each_sampler_needs_exactly_the_tokens_it_checks_for(
+        data_iter_fn, is_random_iter):
+    for batch_size, num_steps in [(1, 1), (2, 6), (4, 7), (3, 35)]:
+        if is_random_iter:
+            needed = batch_size * num_steps + 1
+        else:
+            needed = batch_size * (num_steps + 1)
+        got = batches(data_iter_fn(list(range(needed)), batch_size,
+                                   num_steps))
+        assert len(got) == 1, (batch_size, num_steps)
+        assert max(max(row) for row in got[0][1]) <= needed - 1
+        with pytest.raises(ValueError, match=f'at least {needed} tokens'):
+            next(data_iter_fn(list(range(needed - 1)), batch_size,
+                              num_steps))
 
 
 def mxnet_signature(name):
