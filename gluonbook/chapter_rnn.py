@@ -71,23 +71,6 @@ def set_seed(seed=None):
     mx.random.seed(seed)
 
 
-# --- chapter_rnn/sequence.md
-# Sequence Models
-GLUE_MIME = 'application/vnd.rnn-book.glue+json'
-
-
-def glue(name, value, fmt='%.2f'):
-    """Record value, formatted by fmt, for the text to quote as name."""
-    if not re.fullmatch(r'[a-z][a-z0-9_]*', name):
-        raise ValueError(f'a glue name is lower case letters, digits and '
-                         f'underscores, starting with a letter: {name!r}')
-    text = fmt % value
-    if get_ipython() is not None:  # plain Python: nothing records it
-        # Jupyter shows the text; the book's build reads the record.
-        display.display({gb.GLUE_MIME: {'name': name, 'text': text},
-                         'text/plain': f'{name} = {text}'}, raw=True)
-
-
 # --- chapter_rnn/lang-model.md
 # Language Models
 DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(
@@ -340,50 +323,6 @@ def eval_perplexity(net, begin_state, corpus_indices, batch_size,
 
 # --- chapter_rnn/rnn-scratch.md
 # Implementing a Recurrent Neural Network from Scratch
-def check_finite(mean_loss, epoch, lr):
-    """Raise FloatingPointError if training diverged."""
-    # exp(710) overflows a float: such a loss has no perplexity either.
-    if not math.isfinite(mean_loss) or mean_loss > 700:
-        raise FloatingPointError(
-            f'the mean training loss became {mean_loss} in epoch '
-            f'{epoch + 1}; the learning rate {lr} is too large for this '
-            f'model and optimizer')
-
-
-# --- chapter_rnn/rnn-scratch.md
-# Implementing a Recurrent Neural Network from Scratch
-class PerplexityPlot:
-    """Training and validation perplexity against epochs, live in Jupyter."""
-    def __init__(self, num_epochs):
-        self.fig, self.ax = plt.subplots(figsize=(4.5, 3))
-        plt.close(self.fig)  # shown through the display handle only
-        self.num_epochs = num_epochs
-        self.history = ([], [], [])
-        self.handle = None
-
-    def add(self, epoch, train_ppl, val_ppl):
-        for values, value in zip(self.history, (epoch, train_ppl, val_ppl)):
-            values.append(value)
-        if get_ipython() is None:
-            return
-        epochs, train, val = self.history
-        self.ax.cla()
-        self.ax.plot(epochs, train, '-', label='training')
-        self.ax.plot(epochs, val, '--', label='validation')
-        self.ax.set_xlim(1, max(self.num_epochs, 2))
-        self.ax.set_xlabel('epoch')
-        self.ax.set_ylabel('perplexity')
-        self.ax.grid(True, alpha=0.3)
-        self.ax.legend()
-        svg = display.SVG(gb.figure_svg(self.fig))
-        if self.handle is None:
-            self.handle = display.display(svg, display_id=True)
-        else:
-            self.handle.update(svg)
-
-
-# --- chapter_rnn/rnn-scratch.md
-# Implementing a Recurrent Neural Network from Scratch
 def train_and_predict_rnn(rnn, get_params, init_rnn_state, num_hiddens,
                           vocab_size, ctx, corpus_indices, idx_to_char,
                           char_to_idx, is_random_iter, num_epochs, num_steps,
@@ -455,38 +394,6 @@ def train_and_predict_rnn(rnn, get_params, init_rnn_state, num_hiddens,
                     num_hiddens, vocab_size, ctx, idx_to_char,
                     char_to_idx))
     return history
-
-
-# --- chapter_rnn/rnn-scratch.md
-# Implementing a Recurrent Neural Network from Scratch
-RESULTS_DIR = 'results'
-
-
-def save_history(name, history):
-    """Write a training history to results/<name>.json."""
-    os.makedirs(gb.RESULTS_DIR, exist_ok=True)
-    with open(os.path.join(gb.RESULTS_DIR, name + '.json'), 'w') as f:
-        json.dump(history, f, indent=1)
-
-
-def load_history(name):
-    """Read a training history written by save_history."""
-    path = os.path.join(gb.RESULTS_DIR, name + '.json')
-    if not os.path.exists(path):
-        raise FileNotFoundError(
-            f'{path} not found: run the section that trains {name!r} '
-            f'first (it calls gb.save_history), from this folder')
-    with open(path) as f:
-        return json.load(f)
-
-
-def print_summary(name, history):
-    """Print the best validation epoch and the size of a training run."""
-    val = history['val']
-    best = val.index(min(val))
-    print('%s: best val perplexity %.2f at epoch %d of %d, train %.2f; '
-          '%d parameters' % (name, val[best], best + 1, len(val),
-                             history['train'][best], history['num_params']))
 
 
 # --- chapter_rnn/rnn-gluon.md
@@ -614,73 +521,6 @@ def rnn_input_at_once(inputs, state, params):
         H = nd.relu(XW_t + nd.dot(H, W_hh))
         outputs.append(nd.dot(H, W_hq) + b_q)
     return outputs, (H,)
-
-
-# --- chapter_rnn/rnn-gluon.md
-# Concise Implementation of Recurrent Neural Networks
-def scratch_step(rnn, params, init_rnn_state, num_hiddens, vocab_size,
-                 ctx, batch, lr=1, clipping_theta=1):
-    """A function that runs one training step of a from-scratch model on
-    batch and returns when it is done."""
-    X, Y = batch
-    loss = gloss.SoftmaxCrossEntropyLoss()
-    state = init_rnn_state(X.shape[0], num_hiddens, ctx)
-
-    def step():
-        with autograd.record():
-            outputs, _ = rnn(gb.to_onehot(X, vocab_size), state, params)
-            l = loss(nd.concat(*outputs, dim=0), Y.T.reshape((-1,))).mean()
-        l.backward()
-        gb.grad_clipping(params, clipping_theta, ctx)
-        gb.sgd(params, lr, 1)
-        nd.waitall()  # MXNet runs operators asynchronously
-    return step
-
-
-def layer_step(model, ctx, batch, lr=1, clipping_theta=1):
-    """A function that runs one training step of a new RNNModel on batch
-    and returns when it is done."""
-    X, Y = batch
-    loss = gloss.SoftmaxCrossEntropyLoss()
-    model.initialize(ctx=ctx, force_reinit=True, init=init.Normal(0.01))
-    trainer = gluon.Trainer(model.collect_params(), 'sgd',
-                            {'learning_rate': lr})
-    state = model.begin_state(batch_size=X.shape[0], ctx=ctx)
-
-    def step():
-        with autograd.record():
-            output, _ = model(X, state)
-            l = loss(output, Y.T.reshape((-1,))).mean()
-        l.backward()
-        params = [p.data() for p in model.collect_params().values()]
-        gb.grad_clipping(params, clipping_theta, ctx)
-        trainer.step(1)
-        nd.waitall()
-    return step
-
-
-# --- chapter_rnn/rnn-gluon.md
-# Concise Implementation of Recurrent Neural Networks
-def measure_speed(steps, num_tokens, num_rounds=10, steps_per_round=3):
-    """Time training steps of several models in turns and print each
-    one's median speed in tokens per second; return the medians."""
-    for step in steps.values():
-        step()  # the first step allocates memory and picks kernels
-    rates = {name: [] for name in steps}
-    for _ in range(num_rounds):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            for _ in range(steps_per_round):
-                step()
-            seconds = time.perf_counter() - start
-            rates[name].append(num_tokens * steps_per_round / seconds)
-    speed = {}
-    for name, values in rates.items():
-        low, median, high = statistics.quantiles(values, n=4)
-        speed[name] = median
-        print('%-23s %6.0f tokens/sec (middle half %.0f to %.0f)' % (
-            name + ':', median, low, high))
-    return speed
 
 
 # --- chapter_rnn/gru.md
@@ -954,12 +794,170 @@ def predict_beam_search(prefix, num_chars, model, vocab_size, ctx,
     return prefix + ''.join([idx_to_char[c] for c in beams[0]])
 
 
+# --- chapter_rnn/tools.md
+# The Book's Tools
+def check_finite(mean_loss, epoch, lr):
+    """Raise FloatingPointError if training diverged."""
+    # exp(710) overflows a float: such a loss has no perplexity either.
+    if not math.isfinite(mean_loss) or mean_loss > 700:
+        raise FloatingPointError(
+            f'the mean training loss became {mean_loss} in epoch '
+            f'{epoch + 1}; the learning rate {lr} is too large for this '
+            f'model and optimizer')
+
+
+# --- chapter_rnn/tools.md
+# The Book's Tools
+class PerplexityPlot:
+    """Training and validation perplexity against epochs, live in Jupyter."""
+    def __init__(self, num_epochs):
+        self.fig, self.ax = plt.subplots(figsize=(4.5, 3))
+        plt.close(self.fig)  # shown through the display handle only
+        self.num_epochs = num_epochs
+        self.history = ([], [], [])
+        self.handle = None
+
+    def add(self, epoch, train_ppl, val_ppl):
+        for values, value in zip(self.history, (epoch, train_ppl, val_ppl)):
+            values.append(value)
+        if get_ipython() is None:
+            return
+        epochs, train, val = self.history
+        self.ax.cla()
+        self.ax.plot(epochs, train, '-', label='training')
+        self.ax.plot(epochs, val, '--', label='validation')
+        self.ax.set_xlim(1, max(self.num_epochs, 2))
+        self.ax.set_xlabel('epoch')
+        self.ax.set_ylabel('perplexity')
+        self.ax.grid(True, alpha=0.3)
+        self.ax.legend()
+        svg = display.SVG(gb.figure_svg(self.fig))
+        if self.handle is None:
+            self.handle = display.display(svg, display_id=True)
+        else:
+            self.handle.update(svg)
+
+
+# --- chapter_rnn/tools.md
+# The Book's Tools
+RESULTS_DIR = 'results'
+
+
+def save_history(name, history):
+    """Write a training history to results/<name>.json."""
+    os.makedirs(gb.RESULTS_DIR, exist_ok=True)
+    with open(os.path.join(gb.RESULTS_DIR, name + '.json'), 'w') as f:
+        json.dump(history, f, indent=1)
+
+
+def load_history(name):
+    """Read a training history written by save_history."""
+    path = os.path.join(gb.RESULTS_DIR, name + '.json')
+    if not os.path.exists(path):
+        raise FileNotFoundError(
+            f'{path} not found: run the section that trains {name!r} '
+            f'first (it calls gb.save_history), from this folder')
+    with open(path) as f:
+        return json.load(f)
+
+
+def print_summary(name, history):
+    """Print the best validation epoch and the size of a training run."""
+    val = history['val']
+    best = val.index(min(val))
+    print('%s: best val perplexity %.2f at epoch %d of %d, train %.2f; '
+          '%d parameters' % (name, val[best], best + 1, len(val),
+                             history['train'][best], history['num_params']))
+
+
+# --- chapter_rnn/tools.md
+# The Book's Tools
+GLUE_MIME = 'application/vnd.rnn-book.glue+json'
+
+
+def glue(name, value, fmt='%.2f'):
+    """Record value, formatted by fmt, for the text to quote as name."""
+    if not re.fullmatch(r'[a-z][a-z0-9_]*', name):
+        raise ValueError(f'a glue name is lower case letters, digits and '
+                         f'underscores, starting with a letter: {name!r}')
+    text = fmt % value
+    if get_ipython() is not None:  # plain Python: nothing records it
+        # Jupyter shows the text; the book's build reads the record.
+        display.display({gb.GLUE_MIME: {'name': name, 'text': text},
+                         'text/plain': f'{name} = {text}'}, raw=True)
+
+
+# --- chapter_rnn/tools.md
+# The Book's Tools
+def scratch_step(rnn, params, init_rnn_state, num_hiddens, vocab_size,
+                 ctx, batch, lr=1, clipping_theta=1):
+    """A function that runs one training step of a from-scratch model on
+    batch and returns when it is done."""
+    X, Y = batch
+    loss = gloss.SoftmaxCrossEntropyLoss()
+    state = init_rnn_state(X.shape[0], num_hiddens, ctx)
+
+    def step():
+        with autograd.record():
+            outputs, _ = rnn(gb.to_onehot(X, vocab_size), state, params)
+            l = loss(nd.concat(*outputs, dim=0), Y.T.reshape((-1,))).mean()
+        l.backward()
+        gb.grad_clipping(params, clipping_theta, ctx)
+        gb.sgd(params, lr, 1)
+        nd.waitall()  # MXNet runs operators asynchronously
+    return step
+
+
+def layer_step(model, ctx, batch, lr=1, clipping_theta=1):
+    """A function that runs one training step of a new RNNModel on batch
+    and returns when it is done."""
+    X, Y = batch
+    loss = gloss.SoftmaxCrossEntropyLoss()
+    model.initialize(ctx=ctx, force_reinit=True, init=init.Normal(0.01))
+    trainer = gluon.Trainer(model.collect_params(), 'sgd',
+                            {'learning_rate': lr})
+    state = model.begin_state(batch_size=X.shape[0], ctx=ctx)
+
+    def step():
+        with autograd.record():
+            output, _ = model(X, state)
+            l = loss(output, Y.T.reshape((-1,))).mean()
+        l.backward()
+        params = [p.data() for p in model.collect_params().values()]
+        gb.grad_clipping(params, clipping_theta, ctx)
+        trainer.step(1)
+        nd.waitall()
+    return step
+
+
+# --- chapter_rnn/tools.md
+# The Book's Tools
+def measure_speed(steps, num_tokens, num_rounds=10, steps_per_round=3):
+    """Time training steps of several models in turns and print each
+    one's median speed in tokens per second; return the medians."""
+    for step in steps.values():
+        step()  # the first step allocates memory and picks kernels
+    rates = {name: [] for name in steps}
+    for _ in range(num_rounds):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            for _ in range(steps_per_round):
+                step()
+            seconds = time.perf_counter() - start
+            rates[name].append(num_tokens * steps_per_round / seconds)
+    speed = {}
+    for name, values in rates.items():
+        low, median, high = statistics.quantiles(values, n=4)
+        speed[name] = median
+        print('%-23s %6.0f tokens/sec (middle half %.0f to %.0f)' % (
+            name + ':', median, low, high))
+    return speed
+
+
 __all__ = [
     'figure_svg',
     'plot_curves',
     'set_seed',
-    'GLUE_MIME',
-    'glue',
     'DATA_DIR',
     'TIME_MACHINE_SHA1',
     'read_time_machine',
@@ -980,20 +978,11 @@ __all__ = [
     'grad_clipping',
     'sgd',
     'eval_perplexity',
-    'check_finite',
-    'PerplexityPlot',
     'train_and_predict_rnn',
-    'RESULTS_DIR',
-    'save_history',
-    'load_history',
-    'print_summary',
     'RNNModel',
     'predict_rnn_gluon',
     'train_and_predict_rnn_gluon',
     'rnn_input_at_once',
-    'scratch_step',
-    'layer_step',
-    'measure_speed',
     'gate_params',
     'get_gru_params',
     'gru',
@@ -1013,4 +1002,15 @@ __all__ = [
     'predict_top_k',
     'predict_top_p',
     'predict_beam_search',
+    'check_finite',
+    'PerplexityPlot',
+    'RESULTS_DIR',
+    'save_history',
+    'load_history',
+    'print_summary',
+    'GLUE_MIME',
+    'glue',
+    'scratch_step',
+    'layer_step',
+    'measure_speed',
 ]

@@ -854,3 +854,15 @@ def test_decoders_as_the_text_says(measured):
         row = table[name]
         assert cold['likelihood'] > row['likelihood'] > warm['likelihood']
         assert cold['book'] > row['book'] > warm['book'], name
+
+
+@pytest.mark.parametrize('tab', TABS)
+def test_tools_glue_reaches_the_text(tab):
+    # tools: "The build has written the recorded value into this sentence:
+    # the toy history's best validation perplexity is :glue:`toy_best`",
+    # the best of its made-up 9.5, 7.0 and 7.5.
+    assert outputs.glued('chapter_rnn/tools', 'toy_best', tab) == '7.00'
+    text = ''.join(c.source for c in outputs.read_notebook(
+        'chapter_rnn/tools', tab).cells if c.cell_type == 'markdown')
+    assert "the toy history's best validation perplexity is 7.00." in \
+        ' '.join(text.split())

@@ -233,10 +233,12 @@ def test_pytorch_scratch_text_on_the_two_samplers(measured):
 
 
 def test_pytorch_scratch_history_is_saved_for_later_sections():
-    # "a training run's history (perplexities and tokens per second of
-    # training per epoch, the number of parameters, the optimizer and
-    # learning rate) can be written to a JSON file in results/"; the
-    # consecutive run's, under rnn-scratch-pytorch.
+    # rnn-scratch: the training function returns "a dictionary of its
+    # perplexities and training speeds per epoch, its number of parameters
+    # and its settings"; tools: "the training and validation perplexity
+    # and the tokens per second of training of every epoch, the number of
+    # parameters, the optimizer and the learning rate", written as JSON
+    # to results/; the consecutive run's, under rnn-scratch-pytorch.
     path = outputs.os.path.join(outputs.eval_dir('pytorch'),
                                 'chapter_rnn', 'results',
                                 'rnn-scratch-pytorch.json')
@@ -263,8 +265,7 @@ def test_pytorch_scratch_rnn_is_the_relu_model_of_both_tabs():
     for mxnet_snippet, pytorch_snippet in [
             ("predict_rnn('Time', 10,", "predict_rnn('Time', 10,"),
             ('grad_clipping(toy, 1, mx.cpu())',
-             "grad_clipping(toy, 1, torch.device('cpu'))"),
-            ('toy_plot.history', 'toy_plot.history')]:
+             "grad_clipping(toy, 1, torch.device('cpu'))")]:
         assert (output(section, mxnet_snippet, tab='mxnet') ==
                 output(section, pytorch_snippet)), pytorch_snippet
 
@@ -1119,3 +1120,19 @@ def test_pytorch_bi_rnn_is_trained_as_the_mxnet_one():
         output_, _ = model(torch.zeros((3, 5), dtype=torch.long),
                            model.begin_state(3))
         assert output_.shape == (5 * 3, 27)
+
+
+# --- tools ------------------------------------------------------------------
+
+def test_pytorch_tools_print_what_the_mxnet_tab_prints():
+    # The cells that both tabs share (check_finite, the toy plot, the
+    # history round trip, print_summary, glue) print the same in both;
+    # the timing cells are each tab's own.
+    shared = shared_outputs('chapter_rnn/tools', 'sys.path')
+    for source, (mxnet, pytorch) in shared.items():
+        assert mxnet == pytorch, source
+    for snippet in ('toy_plot.history', "save_history('toy', toy_history)",
+                    "print_summary('toy', toy_history)", "glue('Best', 7.0)"):
+        assert any(snippet in source for source in shared), snippet
+    assert not any('speed = measure_speed({' in source for source in shared)
+    assert 'import mxnet' not in code_sources('chapter_rnn/tools')
