@@ -649,11 +649,13 @@ def test_comparison_text(measured):
         ('LSTM-128 x 2', 'gluon'): ('adam', 0.01)}
     deep, wide = rows[('LSTM-128 x 2', 'gluon')], rows[('LSTM', 'gluon')]
     assert deep['params'] < wide['params'] and deep['best8'] < wide['best8']
-    # "For every run of 8 epochs or more but one, the training perplexity
-    # at the best epoch is below the validation perplexity there ... The
-    # exception is PyTorch's two-layer LSTM ... its training perplexity
-    # ends level with its validation perplexity, within 0.2 of it" (4.14
-    # against 4.08 on seeds 0 and 1).
+    # "For every gated run of 8 epochs or more but one, the training
+    # perplexity at the best epoch is below the validation perplexity there
+    # ... The exception is PyTorch's two-layer LSTM ... its training
+    # perplexity ends level with its validation perplexity, within 0.2 of
+    # it. The ReLU RNNs ... also end below their validation perplexity.
+    # ... the tanh RNN ... ends with a training perplexity above its
+    # validation perplexity, in both frameworks."
     for framework in ('mxnet', 'pytorch'):
         long_runs = {key: row for key, row in
                      comparison_rows(framework).items()
@@ -662,6 +664,8 @@ def test_comparison_text(measured):
         for key, row in long_runs.items():
             if framework == 'pytorch' and key == ('LSTM-128 x 2', 'nn'):
                 assert abs(row['train8'] - row['best8']) < 0.2, row
+            elif key[0] == 'RNN-tanh':
+                assert row['train8'] > row['best8'], (framework, key, row)
             else:
                 assert row['train8'] < row['best8'], (framework, key, row)
             # bits per character beside it: log2 of the perplexity

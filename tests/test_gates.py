@@ -25,7 +25,7 @@ def summary(section, tab, label):
 def grad_table(section, tab):
     """{model: {k: norm}} and {model: shrink per step}, as printed."""
     text = output(section, "print('%4s' % 'k'", tab)
-    lines = text.strip().split('\n')
+    lines = text.strip('\n').split('\n')
     names = [n.strip() for n in outputs.re.findall(r'.{12}', lines[0][4:])]
     table = {name: {} for name in names}
     for line in lines[1:]:
@@ -103,8 +103,10 @@ def test_gates_on_the_validation_text(tab, measured):
     # <f_keep> of its values are above 0.9."
     for section, gate, name in ((GRU, 'update gate', 'z'),
                                 (LSTM, 'forget gate', 'f')):
-        mean, above, below = numbers_after(
-            output(section, 'gate: mean', tab), gate + ': mean')
+        m = outputs.re.search(
+            gate + r': mean ([\d.]+), above 0\.9: ([\d.]+)%, below 0\.1: '
+            r'([\d.]+)%', output(section, 'gate: mean', tab))
+        mean, above, below = (float(x) for x in m.groups())
         measured(**{f'{name}_mean': mean, f'{name}_above_0.9': above})
         assert outputs.glued(section, f'{name}_mean', tab) == '%.2f' % mean
         assert outputs.glued(section, f'{name}_keep', tab) == \

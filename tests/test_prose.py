@@ -61,6 +61,10 @@ ALLOWED = [
     r'singular value 0\.8',
     r'with 1\.2 it rises',
     r'eigenvalues are 0\.9',
+    # Thresholds that gru and lstm count gate values against (the code's
+    # `z > 0.9`, `f > 0.9`), not measurements.
+    r'(?:are|have a mean) above 0\.9',
+    r'many below 0\.1',
     # An exercise's hypothetical perplexity.
     r'perplexity 1\.5 on its training text',
     # The probabilities of a worked example of top-p sampling.
