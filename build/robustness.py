@@ -22,16 +22,18 @@ folder of its own, _build/seed<SEED>/eval or _build/<profile>-seed0/eval
 (and eval_pytorch beside it; only what changed since that folder's last
 build is run again, except under `busy`, which always runs everything).
 Then the book's tests run against each folder: tests/test_book.py (every
-cell ran and the output expectations, for each tab, and the claims the
-MXNet text makes), tests/test_book_pytorch.py (the claims the PyTorch
-text makes) and tests/test_gates.py (the claims about gates, for each tab). The table
+cell ran and the output expectations, for each tab; the claims that both
+tabs' texts make, for each tab; and those only the MXNet text makes),
+tests/test_book_pytorch.py (the claims only the PyTorch text makes) and
+tests/test_gates.py (the claims about gates, for each tab). The table
 printed at the end, and written to _build/robustness.md, has one row per
 check and one column per build: the values the check measured and whether
 it held. A PyTorch check of test_book.py has `pytorch-` before its case
-(test_output[pytorch-chapter_rnn/rnn-gluon-4]); the checks of
-the other files follow those of test_book.py, named by their file, e.g.
-test_book_pytorch::<check>. The exit status is 1 if any check failed on
-any build.
+(test_output[pytorch-chapter_rnn/rnn-gluon-4]) or is the case [pytorch]
+of a claim checked for each tab (test_sequence_errors_compound[pytorch],
+beside [mxnet]); the checks of the other files follow those of
+test_book.py, named by their file, e.g. test_book_pytorch::<check>. The
+exit status is 1 if any check failed on any build.
 """
 import argparse
 import os

@@ -98,6 +98,21 @@ def output(section, snippet, tab='mxnet'):
     return cell_output(read_notebook(section, tab), snippet)
 
 
+def code_sources(section, tab='mxnet'):
+    """The source of every code cell of a section's notebook in a tab."""
+    return '\n'.join(c.source for c in read_notebook(section, tab).cells
+                     if c.cell_type == 'code')
+
+
+def saved_history(name, tab='mxnet'):
+    """A training history that a tab's notebooks saved with
+    gb.save_history(name, ...), in results/ beside them."""
+    path = os.path.join(eval_dir(tab), 'chapter_rnn', 'results',
+                        name + '.json')
+    with open(path) as f:
+        return json.load(f)
+
+
 def numbers_after(text, label):
     """The numbers on the first line of text that starts with label."""
     for line in text.split('\n'):

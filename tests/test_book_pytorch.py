@@ -1,5 +1,8 @@
-"""The PyTorch tab's claims: each sentence of its prose that states a number
-or a relation about its outputs, checked against the executed notebooks.
+"""The PyTorch tab's own claims: each sentence of its prose that states a
+number or a relation about its outputs, and that the MXNet tab's prose
+does not make, checked against the executed notebooks; and that the
+PyTorch code is the MXNet code's counterpart. (A claim that both tabs'
+texts make is checked for each tab by one test in test_book.py.)
 
 Reads the notebooks of both tabs (`outputs.read_notebook(section,
 tab=...)`) and imports no mxnet.
@@ -10,27 +13,16 @@ import math
 import pytest
 
 import outputs
+from outputs import numbers_after
 
 
 def output(section, snippet, tab='pytorch'):
     """The text output of one code cell of a section's notebook."""
-    return outputs.cell_output(outputs.read_notebook(section, tab=tab),
-                               snippet)
-
-
-def numbers_after(text, label):
-    """The numbers on the line that starts with label."""
-    for line in text.split('\n'):
-        if line.startswith(label):
-            return [float(x) for x in
-                    outputs.re.findall(r'[-+]?\d+\.?\d*(?:e[-+]?\d+)?',
-                                       line[len(label):])]
-    raise LookupError(f'no line starting with {label!r} in {text!r}')
+    return outputs.output(section, snippet, tab)
 
 
 def code_sources(section, tab='pytorch'):
-    return '\n'.join(c.source for c in outputs.read_notebook(
-        section, tab=tab).cells if c.cell_type == 'code')
+    return outputs.code_sources(section, tab)
 
 
 def shared_outputs(section, skip):
@@ -52,33 +44,6 @@ def ngram():
 
 
 # --- sequence ---------------------------------------------------------------
-
-def test_pytorch_sequence_errors_compound(measured):
-    # Shared prose, here for the PyTorch outputs: "about as well on the 396
-    # test steps as on the training steps"; the noise variance 0.04 is a
-    # floor; "the prediction leaves the data"; "The error grows with the
-    # look-ahead k. Four steps ahead it is still close to the one-step
-    # error; 64 steps ahead it is several times as large."
-    # Over 40 seeds: test/train within a factor 1.37, multi-step at least
-    # 4.1 times the one-step test error, k=4 at most 1.86 times k=1 and
-    # k=64 at least 5.3 times k=1.
-    section = 'chapter_rnn/sequence'
-    text = output(section, 'onestep = net(features)')
-    train, = numbers_after(text, 'one-step MSE, training steps:')
-    test, = numbers_after(text, 'one-step MSE, test steps:')
-    assert 0.04 <= train < 0.08 and 0.04 <= test < 0.08
-    assert max(train, test) / min(train, test) < 1.5
-    multi, = numbers_after(output(section, 'multistep = x.clone()'),
-                           'multi-step MSE, test steps:')
-    assert multi > 3 * test
-    text = output(section, 'max_k = 64')
-    errors = [numbers_after(text, '%2d-step-ahead MSE' % k)[0]
-              for k in (1, 4, 16, 64)]
-    measured(ratio_64=errors[-1] / errors[0], ratio_4=errors[1] / errors[0])
-    assert errors == sorted(errors)
-    assert errors[1] < 2 * errors[0]
-    assert errors[-1] > 4 * errors[0]
-
 
 def test_pytorch_sequence_trains_as_the_text_says():
     # "nn.Linear is told its input size (tau)"; "we set them ourselves"
@@ -107,17 +72,6 @@ def test_pytorch_sequence_trains_as_the_text_says():
     assert adam.defaults['eps'] == 1e-8
 
 
-def test_pytorch_sequence_multistep_starts_after_the_last_training_label():
-    # The shared "x_603, the label of the last training example" holds for
-    # the PyTorch code too.
-    sources = code_sources('chapter_rnn/sequence')
-    tau, n_train = map(int, outputs.re.search(
-        r'^tau, n_train = (\d+), (\d+)$', sources, outputs.re.M).groups())
-    assert 'labels = x[tau:]' in sources
-    assert 'for t in range(n_train + tau, T):' in sources
-    assert n_train - 1 == 599 and n_train - 1 + tau == 603
-
-
 def test_pytorch_sequence_draws_other_numbers_than_mxnet():
     # "The seed is the same in both tabs, but the two frameworks draw
     # different numbers from it".
@@ -143,14 +97,6 @@ def test_pytorch_lang_model_is_the_shared_counting_code():
 
 
 # --- rnn --------------------------------------------------------------------
-
-def test_pytorch_rnn_concatenated_form_is_the_same_product():
-    # "The difference is at the level of float32 rounding."
-    text = output('chapter_rnn/rnn', 'two_products = ')
-    assert 'torch.Size([3, 5]) torch.Size([3, 5])' in text
-    difference, = numbers_after(text, 'largest difference:')
-    assert difference < 1e-5
-
 
 def test_pytorch_cross_entropy_averages_as_the_text_says():
     # "it averages over the minibatch by default, so its result is already
@@ -206,53 +152,6 @@ def test_pytorch_samplers_serve_what_the_mxnet_ones_serve():
 
 
 # --- rnn-scratch ------------------------------------------------------------
-
-def scratch_epoch_lines(name, tab='pytorch'):
-    """(epoch, train, val, seconds) of the printed lines of one run."""
-    text = output('chapter_rnn/rnn-scratch', f'history_{name} = ', tab=tab)
-    return [tuple(float(x) for x in outputs.EPOCH_LINE.match(line).groups())
-            for line in text.split('\n') if outputs.EPOCH_LINE.match(line)]
-
-
-def test_pytorch_scratch_text_on_the_two_samplers(measured):
-    # Shared prose: "consecutive sampling ... ends with the lower training
-    # perplexity"; "the two validation perplexities are close" (as the
-    # mxnet tab's test: within 0.3). "Both end near the best counting
-    # model ..., a little below it or about level with it" (tested for
-    # both tabs in test_book.py). Seeds 0-3 printed train 4.08-4.11
-    # (random), 3.81-3.83 (consecutive) and val 4.39-4.67.
-    (*_, random_), (*_, consecutive) = (
-        scratch_epoch_lines(name) for name in ('random', 'consecutive'))
-    measured(val_random=random_[2], val_consecutive=consecutive[2],
-             train_gap=random_[1] - consecutive[1])
-    assert consecutive[0] == random_[0] == 14
-    assert consecutive[1] < random_[1]
-    assert abs(consecutive[2] - random_[2]) < 0.3
-    for val in (random_[2], consecutive[2]):
-        assert 4.2 < val < 4.78
-
-
-def test_pytorch_scratch_history_is_saved_for_later_sections():
-    # rnn-scratch: the training function returns "a dictionary of its
-    # perplexities and training speeds per epoch, its number of parameters
-    # and its settings"; tools: "the training and validation perplexity
-    # and the tokens per second of training of every epoch, the number of
-    # parameters, the optimizer and the learning rate", written as JSON
-    # to results/; the consecutive run's, under rnn-scratch-pytorch.
-    path = outputs.os.path.join(outputs.eval_dir('pytorch'),
-                                'chapter_rnn', 'results',
-                                'rnn-scratch-pytorch.json')
-    with open(path) as f:
-        history = json.load(f)
-    assert len(history['train']) == len(history['val']) == len(
-        history['tokens_per_sec']) == 14
-    assert (history['optimizer'], history['lr']) == ('sgd', 2)
-    d, h = 27, 256  # W_xh, W_hh, b_h, W_hq, b_q
-    assert history['num_params'] == d * h + h * h + h + h * d + d
-    (*_, last), = [scratch_epoch_lines('consecutive')]
-    assert ('%.2f' % history['train'][-1], '%.2f' % history['val'][-1]) == (
-        '%.2f' % last[1], '%.2f' % last[2])
-
 
 def test_pytorch_scratch_rnn_is_the_relu_model_of_both_tabs():
     # "We use the ReLU all the same, and ask nn.RNN for it in the next
@@ -430,47 +329,6 @@ def test_pytorch_lstm_is_trained_as_the_mxnet_one():
 
 # --- decoding ---------------------------------------------------------------
 
-def pytorch_decoding_table():
-    """{decoder: {'likelihood', 'repeated', 'distinct', 'book'}}."""
-    text = output('chapter_rnn/decoding', 'def measure(pieces):')
-    lines = text.strip().split('\n')
-    assert lines[0].split() == ['decoder', 'log-lik,', 'bits', 'repeated',
-                                'distinct', 'book', 'words']
-    rows = {}
-    for line in lines[1:]:
-        m = outputs.re.match(r'^(.+?)\s+(-?[\d.]+)\s+(\d+)%\s+(\d+)%\s+'
-                             r'(\d+)%$', line)
-        assert m, line
-        rows[m.group(1)] = {
-            'likelihood': float(m.group(2)), 'repeated': int(m.group(3)),
-            'distinct': int(m.group(4)), 'book': int(m.group(5))}
-    return rows
-
-
-def test_pytorch_decoding_reads_the_trained_lstm(measured):
-    # "The two perplexities agree. In bits per character ..., the model
-    # needs about two on text it has not seen: ... a probability of about
-    # 2^-2, a quarter."
-    text = output('chapter_rnn/decoding', 'val_ppl = gb.eval_perplexity(')
-    loaded, saved = numbers_after(text, 'val perplexity: loaded model')
-    bits, = numbers_after(text, 'bits per character:')
-    measured(val_ppl=loaded, bits=bits)
-    assert loaded == saved
-    assert '%.2f' % pytorch_history('lstm-pytorch')['val'][-1] == (
-        '%.2f' % saved)
-    assert abs(bits - math.log2(loaded)) <= 0.006
-    assert 1.8 < bits < 2.3 and 0.2 < 2 ** -bits < 0.3
-    assert "gb.load_params('lstm-pytorch', model, device)" in code_sources(
-        'chapter_rnn/decoding')
-    # 'The log-likelihood of "traveller" after "the time ", printed first,
-    # is close to 0'; the toy 4-grams and book words as in the mxnet tab.
-    text = output('chapter_rnn/decoding', "print('%.2f' % repeated_ngrams(")
-    likelihood, repeated, words = text.split('\n')[:3]
-    measured(traveller=float(likelihood))
-    assert -0.5 < float(likelihood) < 0
-    assert (repeated, words) == ('0.33', '2')
-
-
 def test_pytorch_decoding_shares_the_numpy_cells_with_mxnet():
     # softmax_with_temperature, top_k_probs, top_p_probs, the toy
     # distributions and the plot are one code for both tabs, with the
@@ -485,156 +343,14 @@ def test_pytorch_decoding_shares_the_numpy_cells_with_mxnet():
     assert 'import mxnet' not in code_sources('chapter_rnn/decoding')
 
 
-def test_pytorch_greedy_decoding_loops_and_beam_width_one_is_greedy():
-    # "Given room, it falls into a loop, and both samples end by repeating
-    # the same few words over and over"; the PyTorch tab gives it 200
-    # characters, as "trained with other seeds, PyTorch's LSTM sometimes
-    # needed more than 100 characters to close its loop, and went round a
-    # loop of over 60 characters" (periods 11 to 65 over seven models).
-    samples = output('chapter_rnn/decoding',
-                     'print(gb.predict_rnn_pytorch(prefix, 200').split('\n')
-    samples = [s for s in samples if s]
-    assert [len(s) for s in samples] == [209, 214]
-    for sample in samples:
-        # The end is a loop of period p <= 80 gone round at least twice
-        # (and over at least 40 characters past one period).
-        assert any(sample[-max(2 * p, p + 40):][p:] ==
-                   sample[-max(2 * p, p + 40):][:-p]
-                   for p in range(1, 81)), sample
-    # "Width 1 against greedy decoding": equal, in the book and the table.
-    text = output('chapter_rnn/decoding', 'beam_1 = predict_beam_search(')
-    assert text.split('\n')[:2] == ['width 1 equals greedy: True'] * 2
-    table = pytorch_decoding_table()
-    assert table['beam, width 1'] == table['greedy']
-
-
-def test_pytorch_decoders_as_the_text_says(measured):
-    # The PyTorch tab's bullets about the table and the plot. Over seven
-    # PyTorch LSTMs (a build and a script run of seed 0, builds of seeds 1
-    # to 5) the extremes were: beams above the held-out text by 0.82 bits
-    # or more; beams' repeated 4-grams 14% or more, samplers' 1% or less;
-    # beams' distinct words 48% or less, samplers' 70% or more; widths 4
-    # and 8 above greedy by 0.23 or more; temperature 0.5 below greedy by
-    # 0.08 or more; distinct words at 1 and 1.5 above 0.5 by 11 or more;
-    # temperature 1 within 0.16 bits and 7 points of distinct words of the
-    # held-out text, with 57% to 73% book words.
-    table = pytorch_decoding_table()
-    measured(**{name.replace(' ', '_').replace(',', '') + '_' + key: value
-                for name, row in table.items()
-                for key, value in row.items()})
-    assert list(table) == [
-        'held-out text', 'greedy', 'temperature 0.5', 'temperature 1.0',
-        'temperature 1.5', 'top-k, k = 5', 'top-p, p = 0.9', 'beam, width 1',
-        'beam, width 4', 'beam, width 8']
-    held = table['held-out text']
-    greedy = table['greedy']
-    beams = [table[f'beam, width {w}'] for w in (1, 4, 8)]
-    samplers = [table[name] for name in table
-                if name.startswith(('temperature', 'top-'))]
-    # Shared prose on exposure bias: "the pieces of held-out text in the
-    # table below repeat none of their word 4-grams" (fixed pieces of the
-    # shipped text: the same on every seed and machine).
-    assert held['repeated'] == 0, held
-    # "Greedy decoding and beam search write likely, repetitive text. The
-    # model finds their continuations more likely than the held-out text
-    # by more than half a bit per character, and nearly all of their words
-    # are words of the book; but they repeat word 4-grams, which the
-    # samplers hardly do, and fewer of their words are distinct than of
-    # any sampler's."
-    for row in beams:
-        assert row['likelihood'] > held['likelihood'] + 0.5, row
-        assert row['book'] >= 95, row
-        assert row['repeated'] >= 5, row
-        assert row['repeated'] > max(s['repeated'] for s in samplers), row
-        assert row['distinct'] < min(s['distinct'] for s in samplers), row
-    # "With width 4 and 8 its continuations are likelier under the model
-    # than greedy's, by a tenth of a bit per character or more, and they
-    # repeat themselves as well" (the repetition checked above).
-    for row in beams[1:]:
-        assert row['likelihood'] >= greedy['likelihood'] + 0.1, row
-    # "The samplers hardly repeat a word 4-gram, and most of their words
-    # are distinct; every sampler's continuations are less likely under
-    # the model than greedy's, and fewer of their words are words of the
-    # book."
-    for row in samplers:
-        assert row['repeated'] <= 3 and row['distinct'] > 50, row
-        assert row['likelihood'] < greedy['likelihood'], row
-        assert row['book'] < greedy['book'], row
-    # "From 0.5 to 1 to 1.5 the log-likelihood falls and the share of book
-    # words falls; the share of distinct words is larger at 1 and at 1.5
-    # than at 0.5."
-    cold, warm, hot = (table[f'temperature {t}'] for t in
-                       ('0.5', '1.0', '1.5'))
-    assert cold['likelihood'] > warm['likelihood'] > hot['likelihood']
-    assert cold['book'] > warm['book'] > hot['book']
-    assert cold['distinct'] < min(warm['distinct'], hot['distinct'])
-    # "At temperature 1 the samples are about as likely under the model as
-    # the held-out text, within a quarter of a bit per character, and about
-    # as diverse ...; yet only about two thirds of their words (57% to 73%
-    # in our runs) are words of the book."
-    assert abs(warm['likelihood'] - held['likelihood']) < 0.25
-    assert abs(warm['distinct'] - held['distinct']) <= 10
-    assert held['book'] == 100 and 50 <= warm['book'] <= 80
-    # "Cutting off the tail makes their text likelier, with more words of
-    # the book, than sampling at temperature 1, and less likely, with
-    # fewer words of the book, than at temperature 0.5."
-    for name in ('top-k, k = 5', 'top-p, p = 0.9'):
-        row = table[name]
-        assert cold['likelihood'] > row['likelihood'] > warm['likelihood']
-        assert cold['book'] > row['book'] > warm['book'], name
-
-
 # --- rnn-gluon -------------------------------------------------------------
 
-def concise_epoch_lines(snippet='history = train_and_predict_rnn_pytorch('):
-    """(epoch, train, val, seconds) of the printed lines of a cell."""
-    text = output('chapter_rnn/rnn-gluon', snippet)
-    return [tuple(float(x) for x in outputs.EPOCH_LINE.match(line).groups())
-            for line in text.split('\n') if outputs.EPOCH_LINE.match(line)]
-
-
-def test_pytorch_concise_text_on_validation_perplexity(measured):
-    # Shared prose: "between the printed epochs 10 and 20, the training
-    # perplexity drops by more than the validation perplexity does, and the
-    # gap between the two widens" (with the mxnet tab's margins). Seeds 0-3:
-    # training drops 0.63-0.66, validation 0.24-0.32; gap 0.40-0.55 at
-    # epoch 10, 0.80-0.90 at epoch 20.
-    by_epoch = {int(e): (t, v) for e, t, v, _ in concise_epoch_lines()}
-    (train1, val1), (train2, val2) = by_epoch[10], by_epoch[20]
-    measured(train_drop=train1 - train2, val_drop=val1 - val2,
-             gap_10=val1 - train1, gap_20=val2 - train2)
-    assert train2 < train1
-    assert train1 - train2 > val1 - val2 + 0.1
-    assert val2 - train2 > val1 - train1 + 0.1
-
-
-def test_pytorch_rnn_beats_the_counting_model_on_the_same_characters(
-        measured):
-    # Shared prose: "Scored either way, the RNN is below the perplexity of
-    # the 5-gram model, and the two ways of scoring differ by only a few
-    # hundredths." Seeds 0-3: 4.50-4.53 and 4.45-4.49, 0.04-0.05 apart.
-    text = output('chapter_rnn/rnn-gluon', 'one_stream = ')
-    streams_n, streams = numbers_after(text, '32 streams:')
-    one_n, one = numbers_after(text, 'one stream:')
-    measured(streams=streams, one_stream=one)
-    assert (streams_n, one_n) == (16800, 17342)
-    assert max(streams, one) < ngram()
-    assert abs(streams - one) < 0.1
-
-
-def test_pytorch_nn_rnn_is_the_scratch_rnn(measured):
-    # "The outputs agree to rounding error at most, relative to their
-    # size"; PyTorch block: weight_ih_l0 (256, 27), weight_hh_l0
-    # (256, 256), the dense weight (27, 256); two biases, whence "256
-    # parameters more than the scratch one"; nn.RNN asked for the ReLU.
+def test_pytorch_nn_rnn_as_the_text_describes_it():
+    # PyTorch block: weight_ih_l0 (256, 27), weight_hh_l0 (256, 256), the
+    # dense weight (27, 256); two biases (whence "256 parameters more than
+    # the scratch one": test_book.py, with the outputs' agreement); nn.RNN
+    # asked for the ReLU.
     import torch
-    text = output('chapter_rnn/rnn-gluon', 'layer, dense = model.rnn')
-    largest, difference = numbers_after(text, 'largest |output|:')
-    pytorch, scratch = numbers_after(text, 'parameters: pytorch')
-    measured(largest=largest, difference=difference)
-    assert largest > 1 and difference < 1e-5 * largest
-    assert pytorch - scratch == 256 and scratch == 27 * 256 + 256 * 256 + (
-        256 + 256 * 27 + 27)
     assert "nn.RNN(vocab_size, num_hiddens, nonlinearity='relu')" in (
         code_sources('chapter_rnn/rnn-gluon'))
     layer, dense = torch.nn.RNN(27, 256), torch.nn.Linear(256, 27)
@@ -646,88 +362,6 @@ def test_pytorch_nn_rnn_is_the_scratch_rnn(measured):
     # "every weight and bias of nn.RNN uniform in +-1/sqrt(256)"
     for name, p in layer.named_parameters():
         assert p.abs().max() <= 1 / 16 and p.abs().max() > 0.9 / 16, name
-
-
-def test_pytorch_input_at_once_and_speed_as_the_text_says(measured):
-    # "It computes the same function as gb.rnn (up to rounding)"; PyTorch
-    # block: "Here nn.RNN trained on <speedup> times as many characters per
-    # second as gb.rnn, and rnn_input_at_once on <at_once> times as many
-    # ... in PyTorch on a CPU the library layer gains less than Gluon's
-    # does in MXNet."
-    text = output('chapter_rnn/rnn-gluon',
-                  'for f in (gb.rnn, rnn_input_at_once)')
-    m = outputs.re.search(r'^outputs: 35 35 largest \|output\|: (\S+), max '
-                          r'difference: (\S+)$', text, outputs.re.MULTILINE)
-    assert m, text
-    largest, difference = float(m.group(1)), float(m.group(2))
-    assert largest > 0.1 and difference < 1e-5 * largest, text
-    snippet = 'speed = gb.measure_speed({'
-    speed = outputs.speeds('chapter_rnn/rnn-gluon', snippet, 'pytorch')
-    assert set(speed) == {'from scratch', 'scratch, input at once',
-                          'nn.RNN'}
-    speedup = speed['nn.RNN'] / speed['from scratch']
-    at_once = speed['scratch, input at once'] / speed['from scratch']
-    gluon = outputs.speeds('chapter_rnn/rnn-gluon', snippet, 'mxnet')
-    gluon = gluon['gluon'] / gluon['from scratch']
-    measured(speedup=speedup, at_once=at_once, gluon_speedup=gluon)
-    printed = float(outputs.SPEEDUP_LINE.search(
-        output('chapter_rnn/rnn-gluon', snippet)).group(1))
-    assert abs(printed - speedup) <= 0.051
-    for name, value in (('speedup', '%.1f' % speedup),
-                        ('at_once', '%.2f' % at_once)):
-        assert abs(float(outputs.glued('chapter_rnn/rnn-gluon', name,
-                                       'pytorch')) - float(value)) < 0.011
-    # "less than Gluon's does in MXNet"
-    assert speedup < gluon, (gluon, speedup)
-
-
-def test_pytorch_concise_history_is_saved_for_later_sections():
-    # gb.save_history('rnn-pytorch', history): the keys of the Gluon
-    # trainer's history, the same numbers as the printed last line.
-    path = outputs.os.path.join(outputs.eval_dir('pytorch'),
-                                'chapter_rnn', 'results', 'rnn-pytorch.json')
-    with open(path) as f:
-        history = json.load(f)
-    assert set(history) == {'train', 'val', 'tokens_per_sec', 'num_params',
-                            'optimizer', 'lr'}
-    assert len(history['train']) == len(history['val']) == len(
-        history['tokens_per_sec']) == 20
-    assert (history['optimizer'], history['lr'], history['num_params']) == (
-        'sgd', 2, 79899)
-    *_, last = concise_epoch_lines()
-    assert ('%.2f' % history['train'][-1], '%.2f' % history['val'][-1]) == (
-        '%.2f' % last[1], '%.2f' % last[2])
-
-
-@pytest.mark.own_training
-@pytest.mark.parametrize('broken', ['lr=0', 'shuffled text'])
-def test_pytorch_concise_checks_reject_a_model_that_does_not_learn(
-        broken, capsys):
-    # The bounds of the nn.RNN run in expected_outputs_pytorch.json can
-    # fail: one epoch of the real trainer, with no learning or nothing to
-    # learn, fails them (the epoch count set to 1, so that only the
-    # perplexity can).
-    import random
-    import torch
-    from gluonbook import torch as gb
-    spec = dict(next(e['training'] for e in outputs.load_expectations(
-        'pytorch')['chapter_rnn/rnn-gluon'] if 'training' in e), epochs=1)
-    corpus_indices, char_to_idx, idx_to_char, vocab_size = (
-        gb.load_data_time_machine())
-    corpus_indices = list(corpus_indices)
-    lr = 0 if broken == 'lr=0' else 1
-    if broken == 'shuffled text':
-        random.Random(0).shuffle(corpus_indices)
-    model = gb.RNNModel(torch.nn.RNN(vocab_size, 256, nonlinearity='relu'),
-                        vocab_size)
-    capsys.readouterr()
-    gb.train_and_predict_rnn_pytorch(
-        model, 256, vocab_size, gb.try_gpu(), corpus_indices, idx_to_char,
-        char_to_idx, num_epochs=1, num_steps=35, lr=lr, clipping_theta=1,
-        batch_size=32, pred_period=1, pred_len=spec['pred_len'],
-        prefixes=spec['prefixes'])
-    problems = outputs.check_training(capsys.readouterr().out, spec)
-    assert any('perplexity' in p for p in problems), problems
 
 
 # --- bptt -------------------------------------------------------------------
@@ -1017,85 +651,6 @@ def test_pytorch_deep_rnn_initialisation_scales_as_the_text_says():
 
 
 # --- bi-rnn -----------------------------------------------------------------
-
-def pytorch_bi_rnn_logs():
-    text = output('chapter_rnn/bi-rnn', 'histories, models = {}, {}')
-    logs, name = {}, None
-    for line in text.split('\n'):
-        if line in ('unidirectional', 'bidirectional'):
-            name = line
-            logs[name] = []
-        elif name and line:
-            logs[name].append(line)
-    return logs
-
-
-def test_pytorch_bidirectional_model_collapses_and_cannot_write(measured):
-    logs = pytorch_bi_rnn_logs()
-    assert sorted(logs) == ['bidirectional', 'unidirectional']
-    spec = {'epochs': 2, 'train_ppl': [0, 1000], 'val_ppl': [0, 1000],
-            'prefixes': ['traveller', 'time traveller'], 'pred_len': 50}
-    final, seconds, samples = {}, {}, {}
-    for name, lines in logs.items():
-        assert outputs.check_training('\n'.join(lines), spec) == [], name
-        epochs = [outputs.EPOCH_LINE.match(line) for line in lines
-                  if outputs.EPOCH_LINE.match(line)]
-        final[name] = [float(x) for x in epochs[-1].groups()]
-        seconds[name] = [float(m.group(4)) for m in epochs]
-        samples[name] = [line for line in lines if line.startswith(' - ')]
-    uni, bi = final['unidirectional'], final['bidirectional']
-    measured(bi_train=bi[1], uni_train=uni[1])
-    # "perplexity collapses towards 1, far below anything the
-    # unidirectional model reaches, on the validation text as on the
-    # training text" (bidirectional 1.18-1.22 and 1.15-1.17 on seeds 0-3;
-    # unidirectional 6.5-8.4 and 5.6-7.3).
-    assert bi[1] < 2 and bi[1] < uni[1] / 2
-    assert bi[2] < 2 and bi[2] < uni[2] / 2
-    # "Its first epoch's training perplexity is the higher of the two"
-    # (4.22 against 1.21 in a build).
-    first = [float(x) for x in outputs.EPOCH_LINE.match(next(
-        line for line in logs['bidirectional']
-        if outputs.EPOCH_LINE.match(line))).groups()]
-    measured(bi_first_train=first[1], bi_first_val=first[2])
-    assert first[0] == 1 and first[1] > 1.2 * first[2], first
-    # "The predictions turn into repetitions of a few characters": each
-    # of the bidirectional model's samples continues its prefix with at
-    # most three distinct characters ('erer...', 'e e e'); the
-    # unidirectional model's use more.
-    prefixes = spec['prefixes'] * 2
-    for name in samples:
-        assert len(samples[name]) == len(prefixes)
-    for sample, prefix in zip(samples['bidirectional'], prefixes):
-        assert len(set(sample[len(' - ' + prefix):])) <= 3, sample
-    for sample, prefix in zip(samples['unidirectional'], prefixes):
-        assert len(set(sample[len(' - ' + prefix):])) > 3, sample
-    # "It also costs more to run ... Here a bidirectional training step
-    # took <time_ratio> times as long as a unidirectional one."
-    speed = outputs.speeds('chapter_rnn/bi-rnn', 'speed = gb.measure_speed({',
-                           'pytorch')
-    ratio = speed['unidirectional'] / speed['bidirectional']
-    measured(time_ratio=ratio)
-    assert outputs.glued('chapter_rnn/bi-rnn', 'time_ratio', 'pytorch') == \
-        '%.1f' % ratio
-    assert ratio > 1.3, speed
-    # "a model that reads left to right cannot notice, a bidirectional one
-    # does, most of all at the step just before the change"
-    text = output('chapter_rnn/bi-rnn', 'def scores(model, text):')
-    assert numbers_after(text, 'unidirectional largest change before the '
-                               'last step:') == [0.0, 0.0]
-    anywhere, just_before = numbers_after(
-        text, 'bidirectional  largest change before the last step:')
-    assert just_before > 1 and anywhere == just_before
-    # The share of generated words that are words of the book: far lower
-    # for the bidirectional model (seeds 0-3 and our build: 0.67-1.0
-    # against 0-0.5, where 0.5 were the one-letter words 'e' and 's' of
-    # 'the e e e', 'it was s s s').
-    text = output('chapter_rnn/bi-rnn', 'book_words = set(')
-    uni_real, uni_all = numbers_after(text, 'unidirectional')[:2]
-    bi_real, bi_all = numbers_after(text, 'bidirectional')[:2]
-    measured(uni_share=uni_real / uni_all, bi_share=bi_real / bi_all)
-    assert uni_real / uni_all > bi_real / bi_all + 0.3
-
 
 def test_pytorch_bi_rnn_is_trained_as_the_mxnet_one():
     # Shared prose: "next to a unidirectional GRU with as many hidden units
