@@ -247,7 +247,9 @@
       beams.forEach(function (beam, r) {
         var lp = logSoftmax(beam.scores);
         logs.push(lp);
-        for (var c = 0; c < V; c++) { candidates[r * V + c] = beam.score + lp[c]; }
+        for (var c = 0; c < V; c++) {
+          candidates[r * V + c] = beam.score + lp[c];
+        }
       });
       var best = order(candidates).slice(0, beamWidth);
       beams = best.map(function (n) {
