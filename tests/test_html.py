@@ -835,6 +835,15 @@ def test_playground_works_offline(browser, server, scheme):
             assert 'NaN' not in page.inner_text('div.decoding-playground')
     assert [url.rsplit('/', 1)[-1] for url in loaded] == \
         [MODEL_OF_TAB[tab] + '.js' for tab in TABS[1:]]
+    # Reopened, the page remembers the last tab and loads its weights only.
+    loaded.clear()
+    page.reload(wait_until='networkidle')
+    page.wait_for_selector(
+        f'div.decoding-playground[data-model="{MODEL_OF_TAB[TABS[-1]]}"]',
+        timeout=20000)
+    assert [url.rsplit('/', 1)[-1] for url in loaded
+            if url.endswith('.js') and 'lstm-' in url] == [
+                MODEL_OF_TAB[TABS[-1]] + '.js']
     page.close()
     assert problems == []
 
