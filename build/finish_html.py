@@ -45,6 +45,10 @@ _build/html_staging (config.ini's html_dir), and publish it as _build/html.
 * d2l.js also learns, for static/book.js, the caption or title of every
   target of a cross-reference (hover previews) and each page's text
   (search excerpts without fetching pages, which file:// forbids).
+* The decoding page gets static/playground.js, and beside it the weights
+  of each tab's trained LSTM that the section exported
+  (results/lstm-gluon.js, results/lstm-pytorch.js): plain scripts, which
+  the playground loads with a script tag for the tab the reader chose.
 
     python build/finish_html.py
 """
@@ -684,6 +688,42 @@ def page_texts(folder):
     return texts
 
 
+# The decoding section's playground: static/playground.js, added to that
+# page only, runs the weights that the section's export_lstm_js wrote for
+# each tab into its results/, copied beside the page. The script puts the
+# playground into the section that carries the label below.
+PLAYGROUND_PAGE = 'chapter_rnn/decoding.html'
+PLAYGROUND_ANCHOR = 'sec-decoding-playground'
+PLAYGROUND_SCRIPT = 'playground.js'
+PLAYGROUND_WEIGHTS = ['lstm-gluon.js', 'lstm-pytorch.js']
+
+
+def add_playground(folder, results_dir):
+    """Give the playground's page in folder its script and, beside it, the
+    weights from results_dir; stop the build if either is missing."""
+    page = os.path.join(folder, PLAYGROUND_PAGE)
+    with open(page, encoding='utf-8') as f:
+        text = f.read()
+    if f'id="{PLAYGROUND_ANCHOR}"' not in text:
+        fail(f'{PLAYGROUND_PAGE} has no :label:`'
+             f'{PLAYGROUND_ANCHOR.replace("-", "_")}` for the playground')
+    if text.count('</body>') != 1:
+        fail(f'{PLAYGROUND_PAGE}: expected one </body>')
+    for name in PLAYGROUND_WEIGHTS:
+        source = os.path.join(results_dir, name)
+        if not os.path.exists(source):
+            fail(f'{os.path.relpath(source, ROOT)} is missing: the '
+                 f'decoding section writes it (export_lstm_js)')
+        copy(source, os.path.join(os.path.dirname(page), name))
+    shutil.copyfile(os.path.join(ROOT, 'static', PLAYGROUND_SCRIPT),
+                    os.path.join(folder, '_static', PLAYGROUND_SCRIPT))
+    src = posixpath.relpath(f'_static/{PLAYGROUND_SCRIPT}',
+                            posixpath.dirname(PLAYGROUND_PAGE))
+    text = text.replace('</body>', f'<script src="{src}"></script>\n</body>')
+    with open(page, 'w', encoding='utf-8') as f:
+        f.write(text)
+
+
 def main():
     check_tabs()
     staging = staging_dir()
@@ -744,6 +784,8 @@ def main():
         f.write('// Written by build/finish_html.py: each page\'s text, '
                 'for search excerpts.\nvar RNN_BOOK_TEXTS = ' + json.dumps(
                     page_texts(WORK_DIR), sort_keys=True) + ';\n')
+    add_playground(WORK_DIR, os.path.join(
+        EVAL_DIR, os.path.dirname(PLAYGROUND_PAGE), 'results'))
     archive = os.path.join(WORK_DIR, ARCHIVE)
     with zipfile.ZipFile(archive, 'w', zipfile.ZIP_DEFLATED) as z:
         for folder, dirs, files in os.walk(READERS_DIR):

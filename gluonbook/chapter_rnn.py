@@ -9,6 +9,7 @@ gb = sys.modules[__name__]
 
 # --- chapter_rnn/sequence.md
 # Sequence Models
+import base64
 import collections
 import hashlib
 import io
@@ -794,6 +795,55 @@ def predict_beam_search(prefix, num_chars, model, vocab_size, ctx,
     return prefix + ''.join([idx_to_char[c] for c in beams[0]])
 
 
+# --- chapter_rnn/decoding.md
+# Decoding: Greedy Search, Sampling and Beam Search
+def write_weights_js(path, arrays, idx_to_char):
+    """Write float32 arrays and a vocabulary as a script for a web page."""
+    weights = {}
+    for key, array in arrays.items():
+        array = np.ascontiguousarray(array, dtype='<f4')  # little-endian
+        weights[key] = {'shape': list(array.shape),
+                        'data': base64.b64encode(array.tobytes()).decode()}
+    name = os.path.splitext(os.path.basename(path))[0]
+    spec = json.dumps({'vocab': list(idx_to_char), 'weights': weights})
+    os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
+    with open(path, 'w') as f:
+        # A plain script, since a page opened from a file may not fetch
+        # one: it adds the model, under the file's name, to a global.
+        f.write('window.RNN_BOOK_MODELS = window.RNN_BOOK_MODELS || {};\n'
+                f'window.RNN_BOOK_MODELS[{json.dumps(name)}] = {spec};\n')
+
+
+def read_weights_js(path):
+    """Return (arrays, idx_to_char) from a file written by write_weights_js."""
+    with open(path) as f:
+        text = f.read()
+    spec = json.loads(text[text.index('] = ') + 4:].rstrip().rstrip(';'))
+    arrays = {key: np.frombuffer(base64.b64decode(w['data']),
+                                 dtype='<f4').reshape(w['shape'])
+              for key, w in spec['weights'].items()}
+    return arrays, spec['vocab']
+
+
+# --- chapter_rnn/decoding.md
+# Decoding: Greedy Search, Sampling and Beam Search
+def export_lstm_js(model, idx_to_char, path):
+    """Write the weights of an RNNModel over one LSTM layer to a script."""
+    lstm = model.rnn
+    if not (isinstance(lstm, gluon.rnn.LSTM) and lstm._num_layers == 1
+            and lstm._dir == 1 and lstm._projection_size is None):
+        raise ValueError('export_lstm_js writes one unidirectional LSTM '
+                         'layer without projection')
+    gb.write_weights_js(path, {
+        # Rows of the first four: the gates i, f, g, o, num_hiddens each.
+        'W_ih': lstm.l0_i2h_weight.data().asnumpy(),  # (4 * h, vocab_size)
+        'W_hh': lstm.l0_h2h_weight.data().asnumpy(),  # (4 * h, h)
+        'b_ih': lstm.l0_i2h_bias.data().asnumpy(),
+        'b_hh': lstm.l0_h2h_bias.data().asnumpy(),
+        'W_out': model.dense.weight.data().asnumpy(),  # (vocab_size, h)
+        'b_out': model.dense.bias.data().asnumpy()}, idx_to_char)
+
+
 # --- chapter_rnn/tools.md
 # The Book's Tools
 def check_finite(mean_loss, epoch, lr):
@@ -1002,6 +1052,9 @@ __all__ = [
     'predict_top_k',
     'predict_top_p',
     'predict_beam_search',
+    'write_weights_js',
+    'read_weights_js',
+    'export_lstm_js',
     'check_finite',
     'PerplexityPlot',
     'RESULTS_DIR',

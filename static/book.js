@@ -152,6 +152,9 @@
       a.classList.toggle('selected-tab', a.getAttribute('data-tab') === tab);
     });
     fitWideMath();  // the math of panels that were hidden
+    // For scripts that follow the tab (static/playground.js).
+    document.documentElement.setAttribute('data-tab', tab);
+    document.dispatchEvent(new CustomEvent('rnn-book-tab', {detail: tab}));
   }
 
   // The element that scrolls the page: the theme scrolls an inner pane.

@@ -442,6 +442,36 @@ def test_a_role_that_d2lbook_drops_stops_the_build():
     finish_html.check_roles({'mxnet': {'chapter_rnn/gru.ipynb': nb}})
 
 
+def test_the_playground_gets_its_script_and_weights(tmp_path):
+    # The decoding page, and only it, loads static/playground.js, and
+    # each tab's exported weights sit beside it; without the section's
+    # label or a weights file the build stops, naming what is missing.
+    import finish_html
+    folder, results = tmp_path / 'html', tmp_path / 'results'
+    (folder / 'chapter_rnn').mkdir(parents=True)
+    (folder / '_static').mkdir()
+    results.mkdir()
+    page = folder / finish_html.PLAYGROUND_PAGE
+    page.write_text('<body><section><span id="other"></span></section>'
+                    '</body>')
+    with pytest.raises(SystemExit, match='sec_decoding_playground'):
+        finish_html.add_playground(str(folder), str(results))
+    page.write_text('<body><section><span id="sec-decoding-playground">'
+                    '</span><h2>Playground</h2></section></body>')
+    (results / 'lstm-gluon.js').write_text('// gluon')
+    with pytest.raises(SystemExit, match='lstm-pytorch.js is missing'):
+        finish_html.add_playground(str(folder), str(results))
+    (results / 'lstm-pytorch.js').write_text('// pytorch')
+    finish_html.add_playground(str(folder), str(results))
+    assert page.read_text().endswith(
+        '<script src="../_static/playground.js"></script>\n</body>')
+    assert (folder / '_static' / 'playground.js').read_text() == open(
+        os.path.join(ROOT, 'static', 'playground.js')).read()
+    for name in finish_html.PLAYGROUND_WEIGHTS:
+        assert (folder / 'chapter_rnn' / name).read_text() == (
+            results / name).read_text()
+
+
 def test_pages_are_published_only_when_finished(tmp_path):
     # d2lbook writes its pages aside (config.ini's html_dir), never where
     # readers open them; finish_html moves the finished copy into place,

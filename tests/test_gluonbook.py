@@ -728,3 +728,45 @@ def test_mxnet_ignores_dropout_between_layers_on_the_cpu():
         trained = layer(X, state)[0]
     assert nd.abs(predicted).max().asscalar() > 1e-3
     assert nd.abs(trained - predicted).max().asscalar() < 1e-6
+
+
+# --- the playground's weights ----------------------------------------------
+
+def test_weights_script_round_trip(tmp_path):
+    # Exact float32 values, shapes and vocabulary come back; the file is
+    # a script that adds the model to a global, under the file's name.
+    arrays = {'a': np.array([[1.5, -2.0, 3.25]], dtype=np.float32),
+              'b': np.array([0.1], dtype=np.float64)}
+    path = str(tmp_path / 'toy-model.js')
+    gb.write_weights_js(path, arrays, ['x', ' '])
+    with open(path) as f:
+        text = f.read()
+    assert text.startswith('window.RNN_BOOK_MODELS = window.RNN_BOOK_MODELS '
+                           '|| {};\nwindow.RNN_BOOK_MODELS["toy-model"] = {')
+    read, vocab = gb.read_weights_js(path)
+    assert vocab == ['x', ' ']
+    assert read['a'].dtype == np.float32 and read['a'].shape == (1, 3)
+    assert read['a'].tolist() == [[1.5, -2.0, 3.25]]
+    assert read['b'].tolist() == [np.float32(0.1)]
+
+
+def test_export_lstm_js_writes_the_layers_arrays(tmp_path):
+    model = gb.RNNModel(rnn.LSTM(3), 5)
+    model.initialize(ctx=CTX)
+    model(nd.zeros((1, 2), ctx=CTX), model.begin_state(batch_size=1,
+                                                        ctx=CTX))
+    path = str(tmp_path / 'tiny.js')
+    gb.export_lstm_js(model, list('abcde'), path)
+    arrays, vocab = gb.read_weights_js(path)
+    assert vocab == list('abcde')
+    assert {k: v.shape for k, v in arrays.items()} == {
+        'W_ih': (12, 5), 'W_hh': (12, 3), 'b_ih': (12,), 'b_hh': (12,),
+        'W_out': (5, 3), 'b_out': (5,)}
+    assert np.array_equal(arrays['W_hh'],
+                          model.rnn.l0_h2h_weight.data().asnumpy())
+    assert np.array_equal(arrays['W_out'], model.dense.weight.data().asnumpy())
+    with pytest.raises(ValueError, match='one unidirectional LSTM'):
+        gb.export_lstm_js(gb.RNNModel(rnn.LSTM(3, num_layers=2), 5),
+                          list('abcde'), path)
+    with pytest.raises(ValueError, match='one unidirectional LSTM'):
+        gb.export_lstm_js(gb.RNNModel(rnn.GRU(3), 5), list('abcde'), path)

@@ -1283,3 +1283,23 @@ def test_torch_scratch_gru_trains_with_adam():
     assert (history['optimizer'], history['lr']) == ('adam', 0.01)
     # Adam at 0.01 learns something in two epochs of 6000 characters.
     assert history['train'][-1] < 20
+
+
+def test_export_lstm_js_writes_the_layers_arrays(tmp_path):
+    from torch import nn
+    model = gb.RNNModel(nn.LSTM(5, 3), 5)
+    path = str(tmp_path / 'tiny.js')
+    gb.export_lstm_js(model, list('abcde'), path)
+    arrays, vocab = gb.read_weights_js(path)
+    assert vocab == list('abcde')
+    assert {k: v.shape for k, v in arrays.items()} == {
+        'W_ih': (12, 5), 'W_hh': (12, 3), 'b_ih': (12,), 'b_hh': (12,),
+        'W_out': (5, 3), 'b_out': (5,)}
+    assert np.array_equal(arrays['b_hh'],
+                          model.rnn.bias_hh_l0.detach().numpy())
+    assert np.array_equal(arrays['W_out'], model.dense.weight.detach().numpy())
+    with pytest.raises(ValueError, match='one unidirectional LSTM'):
+        gb.export_lstm_js(gb.RNNModel(nn.LSTM(5, 3, bidirectional=True), 5),
+                          list('abcde'), path)
+    with pytest.raises(ValueError, match='one unidirectional LSTM'):
+        gb.export_lstm_js(gb.RNNModel(nn.GRU(5, 3), 5), list('abcde'), path)
