@@ -117,17 +117,22 @@ def eval_dir(tab):
 
 def results_of(md_file):
     """The saved histories (gb.load_history) and model parameters
-    (gb.load_params) that a section reads, in either tab."""
+    (gb.load_params) that a section reads, in either tab: the files it
+    names, or every one of their kind if it reads a name it computes (the
+    comparison's table of runs)."""
     with open(os.path.join(ROOT, md_file)) as f:
         text = f.read()
     folder = os.path.join(os.path.dirname(target_of(md_file)), 'results')
     paths = []
-    for call, patterns in [('gb.load_history(', ['*.json']),
-                           ('gb.load_params(', ['*.params', '*.pt'])]:
-        if call in text:
-            for pattern in patterns:
-                paths += glob.glob(os.path.join(folder, pattern))
-    return sorted(paths)
+    for call, extensions in [('gb.load_history(', ['.json']),
+                             ('gb.load_params(', ['.params', '.pt'])]:
+        names = re.findall(re.escape(call) + r"'([\w-]+)'", text)
+        if text.count(call) > len(names):  # a name held in a variable
+            names = ['*']
+        for name in names:
+            for extension in extensions:
+                paths += glob.glob(os.path.join(folder, name + extension))
+    return sorted(set(paths))
 
 
 def eval_dir_for_seed(seed, profile='default'):
