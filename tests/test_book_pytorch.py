@@ -212,10 +212,7 @@ def test_pytorch_scratch_checks_reject_a_model_that_does_not_learn(
 
 def pytorch_history(name):
     """A history that the PyTorch tab saved with gb.save_history."""
-    path = outputs.os.path.join(outputs.eval_dir('pytorch'), 'chapter_rnn',
-                                'results', name + '.json')
-    with open(path) as f:
-        return json.load(f)
+    return outputs.saved_history(name, 'pytorch')
 
 
 def test_pytorch_lstm_layer_is_the_scratch_lstm(measured):
