@@ -47,11 +47,15 @@ _build/html_staging (config.ini's html_dir), and publish it as _build/html.
   (search excerpts without fetching pages, which file:// forbids).
 * The decoding page gets static/playground.js, and beside it the weights
   of each tab's trained LSTM that the section exported
-  (results/lstm-gluon.js, results/lstm-pytorch.js): plain scripts, which
-  the playground loads with a script tag for the tab the reader chose.
+  (results/lstm-gluon.js, results/lstm-pytorch.js); the comparison page
+  gets static/surprisal.js, and beside it each tab's surprisal data
+  (results/surprisal-mxnet.js, results/surprisal-pytorch.js). All are
+  plain scripts, which the page loads with a script tag for the tab the
+  reader chose.
 
     python build/finish_html.py
 """
+import collections
 import configparser
 import glob
 import html
@@ -688,37 +692,44 @@ def page_texts(folder):
     return texts
 
 
-# The decoding section's playground: static/playground.js, added to that
-# page only, runs the weights that the section's export_lstm_js wrote for
-# each tab into its results/, copied beside the page. The script puts the
-# playground into the section that carries the label below.
-PLAYGROUND_PAGE = 'chapter_rnn/decoding.html'
-PLAYGROUND_ANCHOR = 'sec-decoding-playground'
-PLAYGROUND_SCRIPT = 'playground.js'
-PLAYGROUND_WEIGHTS = ['lstm-gluon.js', 'lstm-pytorch.js']
+# The interactive parts: each is a script from static/, added to one page
+# only, and the data it loads, which the page's section wrote into its
+# results/ for each tab (with the function named last) and which is copied
+# beside the page. The script puts itself at the end of the section that
+# carries the label (the anchor).
+Interactive = collections.namedtuple(
+    'Interactive', 'page anchor script files writer')
+INTERACTIVE = [
+    Interactive('chapter_rnn/decoding.html', 'sec-decoding-playground',
+                'playground.js', ['lstm-gluon.js', 'lstm-pytorch.js'],
+                'export_lstm_js'),
+    Interactive('chapter_rnn/comparison.html', 'sec-comparison-surprisal',
+                'surprisal.js', ['surprisal-mxnet.js', 'surprisal-pytorch.js'],
+                'write_surprisal_js')]
 
 
-def add_playground(folder, results_dir):
-    """Give the playground's page in folder its script and, beside it, the
-    weights from results_dir; stop the build if either is missing."""
-    page = os.path.join(folder, PLAYGROUND_PAGE)
+def add_interactive(folder, results_dir, part):
+    """Give the page of an interactive part in folder its script and,
+    beside it, its data from results_dir; stop the build if either is
+    missing."""
+    page = os.path.join(folder, part.page)
     with open(page, encoding='utf-8') as f:
         text = f.read()
-    if f'id="{PLAYGROUND_ANCHOR}"' not in text:
-        fail(f'{PLAYGROUND_PAGE} has no :label:`'
-             f'{PLAYGROUND_ANCHOR.replace("-", "_")}` for the playground')
+    if f'id="{part.anchor}"' not in text:
+        fail(f'{part.page} has no :label:`{part.anchor.replace("-", "_")}` '
+             f'for {part.script}')
     if text.count('</body>') != 1:
-        fail(f'{PLAYGROUND_PAGE}: expected one </body>')
-    for name in PLAYGROUND_WEIGHTS:
+        fail(f'{part.page}: expected one </body>')
+    for name in part.files:
         source = os.path.join(results_dir, name)
         if not os.path.exists(source):
-            fail(f'{os.path.relpath(source, ROOT)} is missing: the '
-                 f'decoding section writes it (export_lstm_js)')
+            fail(f'{os.path.relpath(source, ROOT)} is missing: the section '
+                 f'of {part.page} writes it ({part.writer})')
         copy(source, os.path.join(os.path.dirname(page), name))
-    shutil.copyfile(os.path.join(ROOT, 'static', PLAYGROUND_SCRIPT),
-                    os.path.join(folder, '_static', PLAYGROUND_SCRIPT))
-    src = posixpath.relpath(f'_static/{PLAYGROUND_SCRIPT}',
-                            posixpath.dirname(PLAYGROUND_PAGE))
+    shutil.copyfile(os.path.join(ROOT, 'static', part.script),
+                    os.path.join(folder, '_static', part.script))
+    src = posixpath.relpath(f'_static/{part.script}',
+                            posixpath.dirname(part.page))
     text = text.replace('</body>', f'<script src="{src}"></script>\n</body>')
     with open(page, 'w', encoding='utf-8') as f:
         f.write(text)
@@ -784,8 +795,9 @@ def main():
         f.write('// Written by build/finish_html.py: each page\'s text, '
                 'for search excerpts.\nvar RNN_BOOK_TEXTS = ' + json.dumps(
                     page_texts(WORK_DIR), sort_keys=True) + ';\n')
-    add_playground(WORK_DIR, os.path.join(
-        EVAL_DIR, os.path.dirname(PLAYGROUND_PAGE), 'results'))
+    for part in INTERACTIVE:
+        add_interactive(WORK_DIR, os.path.join(
+            EVAL_DIR, os.path.dirname(part.page), 'results'), part)
     archive = os.path.join(WORK_DIR, ARCHIVE)
     with zipfile.ZipFile(archive, 'w', zipfile.ZIP_DEFLATED) as z:
         for folder, dirs, files in os.walk(READERS_DIR):

@@ -1,5 +1,6 @@
 """The build scripts: library drift is caught, a failing cell is named."""
 import os
+import re
 import sys
 
 import nbformat
@@ -8,6 +9,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'build'))
 import evaluate  # noqa: E402
+import finish_html  # noqa: E402
 import make_lib  # noqa: E402
 
 
@@ -449,32 +451,38 @@ def test_a_role_that_d2lbook_drops_stops_the_build():
     finish_html.check_roles({'mxnet': {'chapter_rnn/gru.ipynb': nb}})
 
 
-def test_the_playground_gets_its_script_and_weights(tmp_path):
-    # The decoding page, and only it, loads static/playground.js, and
-    # each tab's exported weights sit beside it; without the section's
-    # label or a weights file the build stops, naming what is missing.
-    import finish_html
+@pytest.mark.parametrize('part', finish_html.INTERACTIVE,
+                         ids=lambda part: part.script)
+def test_interactive_pages_get_their_script_and_data(tmp_path, part):
+    # The decoding page, and only it, loads static/playground.js with each
+    # tab's exported weights beside it; the comparison page loads
+    # static/surprisal.js with each tab's surprisal data. Without the
+    # section's label or a data file the build stops, naming what is
+    # missing.
     folder, results = tmp_path / 'html', tmp_path / 'results'
     (folder / 'chapter_rnn').mkdir(parents=True)
     (folder / '_static').mkdir()
     results.mkdir()
-    page = folder / finish_html.PLAYGROUND_PAGE
+    page = folder / part.page
     page.write_text('<body><section><span id="other"></span></section>'
                     '</body>')
-    with pytest.raises(SystemExit, match='sec_decoding_playground'):
-        finish_html.add_playground(str(folder), str(results))
-    page.write_text('<body><section><span id="sec-decoding-playground">'
-                    '</span><h2>Playground</h2></section></body>')
-    (results / 'lstm-gluon.js').write_text('// gluon')
-    with pytest.raises(SystemExit, match='lstm-pytorch.js is missing'):
-        finish_html.add_playground(str(folder), str(results))
-    (results / 'lstm-pytorch.js').write_text('// pytorch')
-    finish_html.add_playground(str(folder), str(results))
+    with pytest.raises(SystemExit, match=part.anchor.replace('-', '_')):
+        finish_html.add_interactive(str(folder), str(results), part)
+    page.write_text(f'<body><section><span id="{part.anchor}">'
+                    '</span><h2>Part</h2></section></body>')
+    first, last = part.files
+    (results / first).write_text('// first')
+    with pytest.raises(SystemExit, match=re.escape(
+            f'{last} is missing: the section of {part.page} writes it '
+            f'({part.writer})')):
+        finish_html.add_interactive(str(folder), str(results), part)
+    (results / last).write_text('// last')
+    finish_html.add_interactive(str(folder), str(results), part)
     assert page.read_text().endswith(
-        '<script src="../_static/playground.js"></script>\n</body>')
-    assert (folder / '_static' / 'playground.js').read_text() == open(
-        os.path.join(ROOT, 'static', 'playground.js')).read()
-    for name in finish_html.PLAYGROUND_WEIGHTS:
+        f'<script src="../_static/{part.script}"></script>\n</body>')
+    assert (folder / '_static' / part.script).read_text() == open(
+        os.path.join(ROOT, 'static', part.script)).read()
+    for name in part.files:
         assert (folder / 'chapter_rnn' / name).read_text() == (
             results / name).read_text()
 

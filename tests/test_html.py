@@ -6,6 +6,7 @@ and records what goes wrong. `make test` builds the HTML first.
 import functools
 import http.server
 import io
+import json
 import os
 import re
 import shutil
@@ -440,7 +441,8 @@ COLOURS = """() => {
     '.page-content pre, .page-content pre span, .page-content td, ' +
     '.page-content th, .mdl-layout__drawer a, .side-doc-outline a, ' +
     'button.theme-toggle, .decoding-playground span, ' +
-    '.decoding-playground button, .decoding-playground output';
+    '.decoding-playground button, .decoding-playground output, ' +
+    '.surprisal-reader button, .surprisal-reader span:not(.sr-c)';
   return [...document.querySelectorAll(sel)]
     .filter(e => e.getClientRects().length && e.textContent.trim())
     .map(e => ({what: e.tagName + '.' + e.className + ': ' +
@@ -892,5 +894,180 @@ def test_playground_fits_a_phone_in_dark_mode(browser, server, tab):
             for t in page.evaluate(COLOURS) if 'dp-' in t['what'] and
             contrast(t['colour'], t['ground']) < 4.5]
     assert poor == []
+    page.close()
+    assert problems == []
+
+
+# --- The surprisal reader (static/surprisal.js) ----------------------------
+# The comparison page shows the passage and the numbers that
+# comparison.md wrote for each tab (results/surprisal-<tab>.js);
+# tests/test_surprisal.py checks those data against the build's outputs.
+
+SURPRISAL = 'chapter_rnn/comparison.html'
+SURPRISAL_POSITIONS = [0, 37, 150, 268, 399]  # five fixed characters
+
+
+def surprisal_data(tab):
+    """The data that the comparison section wrote for tab's page."""
+    import outputs
+    path = os.path.join(outputs.EVAL_DIR, 'chapter_rnn', 'results',
+                        f'surprisal-{tab}.js')
+    with open(path, encoding='utf-8') as f:
+        text = f.read()
+    return json.loads(text[text.index('] = ') + 4:].rstrip().rstrip(';'))
+
+
+def open_reader(browser, url, tab, **options):
+    """The comparison page with tab chosen and its data shown."""
+    page, problems = visit(browser, url, **options)
+    if tab != TABS[0]:
+        switch_to(page, tab)
+    page.wait_for_selector(f'div.surprisal-reader[data-tab="{tab}"]',
+                           timeout=20000)
+    return page, problems
+
+
+def reader_shows(page):
+    """What the reader's panel shows for the character it points at."""
+    return page.evaluate("""() => {
+      const info = document.querySelector('div.sr-info');
+      const text = sel => (info.querySelector(sel) || {}).textContent;
+      return {index: Number(info.getAttribute('data-index')),
+              bits: text('span.sr-bits'), gate: text('span.sr-gate-value'),
+              top: [...info.querySelectorAll('ol.sr-top li')].map(li => [
+                li.querySelector('.sr-top-char').textContent,
+                li.querySelector('.sr-top-prob').textContent]),
+              mean: document.querySelector('p.sr-mean').textContent};
+    }""")
+
+
+@pytest.mark.parametrize('tab', TABS)
+def test_surprisal_reader_shows_the_builds_data(browser, server, tab):
+    # For every model, at five fixed characters, pointing at a character
+    # shows the bits, the five likeliest predictions and (GRU, LSTM) the
+    # gate that the build wrote; each character's colour grows with its
+    # bits; the mean line quotes the data.
+    data = surprisal_data(tab)
+    page, problems = open_reader(browser, server + SURPRISAL, tab)
+    assert page.eval_on_selector('p.sr-passage',
+                                 'e => e.textContent') == data['text']
+    assert [m['name'] for m in data['models']] == [
+        '5-gram', 'RNN', 'GRU', 'LSTM']
+    for model in data['models']:
+        page.click(f'button.sr-model >> text="{model["name"]}"')
+        assert page.get_attribute('div.surprisal-reader',
+                                  'data-model') == model['name']
+        for i in SURPRISAL_POSITIONS:
+            page.hover(f'span.sr-c[data-i="{i}"]')
+            shown = reader_shows(page)
+            assert shown['index'] == i
+            assert shown['bits'] == '%.2f' % model['bits'][i]
+            assert shown['top'] == [['\u2423' if c == ' ' else c, '%.3f' % p]
+                                    for c, p in model['top'][i]]
+            assert shown['gate'] == (None if model['gate'] is None
+                                     else '%.2f' % model['gate'][i])
+        assert (f"{model['passage_bits']} bits per character on this "
+                f"passage, {model['val_bits']} on the whole validation "
+                f"text (perplexity {model['perplexity']}"
+                ) in shown['mean']
+        shades = page.eval_on_selector_all('span.sr-c', """els => els.map(
+            e => Number(e.style.getPropertyValue('--sr-shade')))""")
+        assert shades == [round(0.6 * min(b, 8) / 8, 3)
+                          for b in model['bits']]
+    # A tap (a click) and the arrow keys point at characters too.
+    page.click('span.sr-c[data-i="5"]')
+    assert reader_shows(page)['index'] == 5
+    page.focus('p.sr-passage')
+    page.keyboard.press('ArrowRight')
+    assert reader_shows(page)['index'] == 6
+    assert 'NaN' not in page.inner_text('div.surprisal-reader')
+    page.close()
+    assert problems == []
+
+
+@pytest.mark.parametrize('scheme', SCHEMES)
+def test_surprisal_reader_works_offline(browser, server, scheme):
+    # From file:// and from the server, each tab's data load from beside
+    # the page, once, and switching tabs switches the reader's data.
+    page, problems = open_reader(browser, url_of(server, scheme, SURPRISAL),
+                                 TABS[0])
+    loaded = []
+    page.on('request', lambda r: loaded.append(r.url))
+    shown = {}
+    for tab in TABS + TABS[:1]:
+        if page.get_attribute('html', 'data-tab') != tab:
+            switch_to(page, tab)
+        page.wait_for_selector(f'div.surprisal-reader[data-tab="{tab}"]',
+                               timeout=20000)
+        page.hover('span.sr-c[data-i="150"]')
+        shown.setdefault(tab, reader_shows(page))
+        assert reader_shows(page) == shown[tab]
+        assert shown[tab]['bits'] == '%.2f' % surprisal_data(tab)[
+            'models'][-1]['bits'][150]
+    assert [url.rsplit('/', 1)[-1] for url in loaded] == [
+        f'surprisal-{tab}.js' for tab in TABS[1:]]
+    page.close()
+    assert problems == []
+
+
+@pytest.mark.parametrize('tab', TABS)
+def test_surprisal_reader_fits_a_phone_in_dark_mode(browser, server, tab):
+    page, problems = open_reader(
+        browser, server + SURPRISAL, tab,
+        viewport={'width': WIDTHS['phone'], 'height': 800},
+        color_scheme='dark')
+    assert dark(page)
+    problems += page.evaluate(OVERFLOWS)
+    page.locator('div.surprisal-reader').scroll_into_view_if_needed()
+    right = page.evaluate("""() => Math.max(...[...document.querySelectorAll(
+        '.surprisal-reader *')].filter(e => e.getClientRects().length)
+        .map(e => e.getBoundingClientRect().right))""")
+    assert right <= WIDTHS['phone']
+    poor = [(t['what'], round(contrast(t['colour'], t['ground']), 2))
+            for t in page.evaluate(COLOURS) if 'sr-' in t['what'] and
+            contrast(t['colour'], t['ground']) < 4.5]
+    assert poor == []
+    # The characters' own backgrounds are translucent: the text is
+    # checked against each one laid over the reader's background.
+    for model in ['5-gram', 'LSTM']:
+        page.click(f'button.sr-model >> text="{model}"')
+        spans = page.evaluate("""() => {
+          const rgba = s => s.match(/[\\d.]+/g).map(Number);
+          const box = document.querySelector('div.surprisal-reader');
+          return {ground: rgba(getComputedStyle(box).backgroundColor),
+                  spans: [...document.querySelectorAll('span.sr-c')].map(
+                    e => [rgba(getComputedStyle(e).color),
+                          rgba(getComputedStyle(e).backgroundColor)])};
+        }""")
+        ground = spans['ground'][:3]
+        worst = min(contrast(colour, [a * c + (1 - a) * g for c, g in zip(
+            back[:3], ground)] if len(back) == 4 else back)
+            for colour, back in spans['spans'] for a in [
+                back[3] if len(back) == 4 else 1])
+        assert worst >= 4.5, (model, worst)
+    page.close()
+    assert problems == []
+
+
+def test_surprisal_reader_responds_quickly(browser, server, record_property):
+    # Choosing another model recolours the passage and fills the panel
+    # before the next frame is drawn, well within 200 ms.
+    page, problems = open_reader(browser, server + SURPRISAL, TABS[0])
+    times = []
+    for name in ['5-gram', 'RNN', 'GRU', 'LSTM'] * 2:
+        times.append(page.evaluate("""name => new Promise(resolve => {
+          const button = [...document.querySelectorAll('button.sr-model')]
+              .find(b => b.textContent === name);
+          const start = performance.now();
+          button.click();
+          requestAnimationFrame(() => resolve(performance.now() - start));
+        })""", name))
+        assert page.get_attribute('div.surprisal-reader',
+                                  'data-model') == name
+    switch_ms = sorted(times)[len(times) // 2]
+    print(f'model switch to the next frame: median {switch_ms:.1f} ms, '
+          f'slowest {max(times):.1f} ms')
+    record_property('model_switch_ms', switch_ms)
+    assert max(times) < 200
     page.close()
     assert problems == []
