@@ -595,21 +595,26 @@ def input_grad_norms(model, corpus_indices, vocab_size, ctx, num_steps=60):
     return norms.asnumpy()[::-1]  # k = 0 (the last step) first
 
 
+def layer_gate(layer, X, H_prev, block):
+    """Gate `block` of a one-layer GRU or LSTM at every step, given the
+    inputs X and the hidden states H_prev the steps started from, both
+    (steps, batch_size, features)."""
+    rows = slice(block * H_prev.shape[2], (block + 1) * H_prev.shape[2])
+    W_x = layer.l0_i2h_weight.data()[rows]
+    W_h = layer.l0_h2h_weight.data()[rows]
+    b = layer.l0_i2h_bias.data()[rows] + layer.l0_h2h_bias.data()[rows]
+    return nd.sigmoid(nd.dot(X, W_x.T) + nd.dot(H_prev, W_h.T) + b)
+
+
 def gate_values(model, corpus_indices, vocab_size, ctx, block,
                 num_steps=60):
     """Return every value that gate `block` of a trained one-layer GRU or
     LSTM takes on windows of the validation text, as a NumPy vector."""
     windows = val_windows(corpus_indices, num_steps, ctx)
     X = nd.one_hot(windows[:, :-1].T, vocab_size)
-    layer = model.rnn
-    Y, _ = layer(X, model.begin_state(batch_size=X.shape[1], ctx=ctx))
+    Y, _ = model.rnn(X, model.begin_state(batch_size=X.shape[1], ctx=ctx))
     H_prev = nd.concat(nd.zeros_like(Y[:1]), Y[:-1], dim=0)  # H_0 .. H_T-1
-    rows = slice(block * Y.shape[2], (block + 1) * Y.shape[2])
-    W_x = layer.l0_i2h_weight.data()[rows]
-    W_h = layer.l0_h2h_weight.data()[rows]
-    b = layer.l0_i2h_bias.data()[rows] + layer.l0_h2h_bias.data()[rows]
-    gate = nd.sigmoid(nd.dot(X, W_x.T) + nd.dot(H_prev, W_h.T) + b)
-    return gate.asnumpy().ravel()
+    return layer_gate(model.rnn, X, H_prev, block).asnumpy().ravel()
 
 
 # --- chapter_rnn/gru.md
@@ -679,6 +684,91 @@ def load_params(name, model, ctx=None):
             f'{path} not found: run the section that trains {name!r} '
             f'first (it calls gb.save_params), from this folder')
     model.load_parameters(path, ctx=ctx or gb.try_gpu())
+
+
+# --- chapter_rnn/comparison.md
+# Comparing the Models
+def char_predictions(model, corpus_indices, vocab_size, ctx,
+                     gate_block=None, batch_size=32, num_steps=35):
+    """Score the validation text as eval_perplexity does; return the
+    positions of the scored characters in it, the model's log-probabilities
+    there (one row each) and, given gate_block, the mean of that gate of a
+    one-layer GRU or LSTM at the step that predicted each character."""
+    _, val_indices = gb.train_val_split(corpus_indices)
+    state = model.begin_state(batch_size=batch_size, ctx=ctx)
+    log_probs, gates = [], []
+    for X, _ in gb.data_iter_consecutive(val_indices, batch_size, num_steps,
+                                         ctx):
+        inputs = nd.one_hot(X.T, vocab_size)  # (num_steps, batch, vocab)
+        H_0 = state[0][0]  # the state's H, (batch_size, num_hiddens)
+        Y, state = model.rnn(inputs, state)
+        scores = model.dense(Y.reshape((-1, Y.shape[2])))
+        log_probs.append(nd.log_softmax(scores).reshape(
+            (num_steps, batch_size, vocab_size)))
+        if gate_block is not None:
+            H_prev = nd.concat(H_0.expand_dims(0), Y[:-1], dim=0)
+            gates.append(gb.layer_gate(model.rnn, inputs, H_prev,
+                                       gate_block).mean(axis=2))
+    # Row b of every minibatch reads on from position b * batch_len.
+    batch_len = len(val_indices) // batch_size
+    steps = len(log_probs) * num_steps
+    positions = (np.arange(batch_size)[:, None] * batch_len + 1
+                 + np.arange(steps)).ravel()
+    log_probs = nd.concat(*log_probs, dim=0).transpose((1, 0, 2))
+    gate = nd.concat(*gates, dim=0).T.asnumpy().ravel() if gates else None
+    return positions, log_probs.asnumpy().reshape((-1, vocab_size)), gate
+
+
+# --- chapter_rnn/comparison.md
+# Comparing the Models
+PLACES = ('space', '1st letter', '2nd letter', '3rd-4th letter',
+          '5th letter on')
+
+
+def ngram_predictions(corpus_indices, n, k, vocab_size, positions):
+    """Log-probabilities of the add-k smoothed character n-gram model at
+    the given positions of the validation text, one row each."""
+    train_indices, val_indices = gb.train_val_split(corpus_indices)
+    if min(positions) < n - 1:
+        raise ValueError(f'an {n}-gram needs {n - 1} characters of '
+                         f'context; position {min(positions)} has fewer')
+    counts = gb.ngram_counts(train_indices, n)
+    context_counts = collections.Counter()
+    for gram, count in counts.items():
+        context_counts[gram[:-1]] += count
+    probs = np.empty((len(positions), vocab_size))
+    for row, p in enumerate(positions):
+        context = tuple(val_indices[p - n + 1:p])
+        probs[row] = [counts[context + (c,)] for c in range(vocab_size)]
+        probs[row] = ((probs[row] + k)
+                      / (context_counts[context] + k * vocab_size))
+    return np.log(probs)
+
+
+def place_in_word(text):
+    """Where each character of text stands: an index into PLACES."""
+    places, letters = [], 0  # letters of the word before this character
+    for char in text:
+        if char == ' ':
+            places.append(0)
+            letters = 0
+        else:
+            places.append({0: 1, 1: 2, 2: 3, 3: 3}.get(letters, 4))
+            letters += 1
+    return np.array(places)
+
+
+def write_surprisal_js(path, data):
+    """Write the surprisal reader's data as a script for a web page."""
+    name = os.path.splitext(os.path.basename(path))[0]
+    os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
+    with open(path, 'w') as f:
+        # A plain script, like write_weights_js's: pages opened from a
+        # file may not fetch one.
+        f.write('window.RNN_BOOK_SURPRISAL = window.RNN_BOOK_SURPRISAL '
+                '|| {};\n'
+                f'window.RNN_BOOK_SURPRISAL[{json.dumps(name)}] = '
+                f'{json.dumps(data)};\n')
 
 
 # --- chapter_rnn/decoding.md
@@ -1038,6 +1128,7 @@ __all__ = [
     'gru',
     'val_windows',
     'input_grad_norms',
+    'layer_gate',
     'gate_values',
     'grad_shrink',
     'get_lstm_params',
@@ -1045,6 +1136,11 @@ __all__ = [
     'lstm',
     'save_params',
     'load_params',
+    'char_predictions',
+    'PLACES',
+    'ngram_predictions',
+    'place_in_word',
+    'write_surprisal_js',
     'softmax_with_temperature',
     'top_k_probs',
     'top_p_probs',
