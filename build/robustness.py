@@ -24,8 +24,10 @@ build is run again, except under `busy`, which always runs everything).
 Then the book's tests run against each folder: tests/test_book.py (every
 cell ran and the output expectations, for each tab; the claims that both
 tabs' texts make, for each tab; and those only the MXNet text makes),
-tests/test_book_pytorch.py (the claims only the PyTorch text makes) and
-tests/test_gates.py (the claims about gates, for each tab). The table
+tests/test_book_pytorch.py (the claims only the PyTorch text makes),
+tests/test_gates.py (the claims about gates, for each tab) and
+tests/test_surprisal.py (the comparison's claims about surprisal, for
+each tab). The table
 printed at the end, and written to _build/robustness.md, has one row per
 check and one column per build: the values the check measured and whether
 it held. A PyTorch check of test_book.py has `pytorch-` before its case
@@ -48,7 +50,7 @@ from evaluate import BUILD, EVAL_DIR, PROFILES, ROOT, eval_dir_for_seed
 # their file's name.
 TESTS = [os.path.join(ROOT, 'tests', name)
          for name in ('test_book.py', 'test_book_pytorch.py',
-                      'test_gates.py')]
+                      'test_gates.py', 'test_surprisal.py')]
 
 
 # The busy profile's load: one process that spins until it is stopped,

@@ -134,6 +134,11 @@
         list.appendChild(item);
       });
       info.appendChild(list);
+      var found = model.top[i].some(function (pair) { return pair[0] === c; });
+      if (!found) {
+        info.appendChild(element('p', 'sr-miss', (c === ' ' ? 'The space' :
+          '"' + c + '"') + ' is not among them.'));
+      }
       if (model.gate) {
         var gate = element('p', 'sr-gate');
         gate.appendChild(document.createTextNode(

@@ -934,6 +934,7 @@ def reader_shows(page):
       const text = sel => (info.querySelector(sel) || {}).textContent;
       return {index: Number(info.getAttribute('data-index')),
               bits: text('span.sr-bits'), gate: text('span.sr-gate-value'),
+              miss: text('p.sr-miss'),
               top: [...info.querySelectorAll('ol.sr-top li')].map(li => [
                 li.querySelector('.sr-top-char').textContent,
                 li.querySelector('.sr-top-prob').textContent]),
@@ -966,6 +967,11 @@ def test_surprisal_reader_shows_the_builds_data(browser, server, tab):
                                     for c, p in model['top'][i]]
             assert shown['gate'] == (None if model['gate'] is None
                                      else '%.2f' % model['gate'][i])
+            char = data['text'][i]
+            assert shown['miss'] == (None if char in [
+                c for c, _ in model['top'][i]] else (
+                    'The space' if char == ' ' else f'"{char}"')
+                + ' is not among them.')
         assert (f"{model['passage_bits']} bits per character on this "
                 f"passage, {model['val_bits']} on the whole validation "
                 f"text (perplexity {model['perplexity']}"

@@ -34,6 +34,7 @@ def arrays(tab):
     with np.load(results(tab, f'surprisal-{tab}.npz')) as f:
         saved = {key: f[key] for key in f.files}
     assert list(saved['models']) == MODELS
+    saved['text'] = str(saved['text'])  # saved as a 0-d array
     return saved
 
 
@@ -138,3 +139,66 @@ def test_the_page_data_are_the_builds(tab):
                 assert char in [c for c, _ in top]
     assert outputs.glued(SECTION, 'row_offset', tab) == str(start % (
         len(text) // 32))
+
+
+@TABS
+def test_words_are_hard_to_start_and_easy_to_finish(tab, measured):
+    # "A space costs every model the fewest bits ... The first letter of
+    # a word costs the most, and each further letter less."
+    means, _ = by_place(arrays(tab))
+    for model in MODELS:
+        bits = [means[place][model] for place in PLACES]
+        measured(**{model.replace('-', '') + '_' + place.split()[0]:
+                    means[place][model] for place in PLACES})
+        assert min(bits) == bits[0], (model, bits)
+        assert bits[1] > bits[2] > bits[3] > bits[4], (model, bits)
+        assert bits[1] > 3 and bits[0] < 1, (model, bits)
+
+
+@TABS
+def test_networks_gain_at_the_start_of_words(tab, measured):
+    # "Against the 5-gram, each network saves the most bits at a word's
+    # first and second letters ... from the fifth letter on, the 5-gram
+    # ... does as well as the networks or better."
+    means, _ = by_place(arrays(tab))
+    for model in ['RNN', 'GRU', 'LSTM']:
+        gain = {place: means[place]['5-gram'] - means[place][model]
+                for place in PLACES}
+        measured(**{f'{model}_gain_{place.split()[0]}': gain[place]
+                    for place in PLACES})
+        assert gain['1st letter'] > 0 and gain['2nd letter'] > 0, gain
+        assert min(gain['1st letter'], gain['2nd letter']) > max(
+            gain[place] for place in PLACES if place not in (
+                '1st letter', '2nd letter')), (model, gain)
+        assert gain['5th letter on'] <= 0, (model, gain)
+
+
+@TABS
+def test_the_gates_move_with_the_words(tab, measured):
+    # "The LSTM's forget gate is lowest at the steps that read a space,
+    # which predict a word's first letter ... The GRU's update gate is
+    # lower at the steps that predict a word's first two letters than at
+    # the other places."
+    means, _ = by_place(arrays(tab))
+    forget = {place: means[place]['F'] for place in PLACES}
+    update = {place: means[place]['Z'] for place in PLACES}
+    measured(**{'F_' + place.split()[0]: forget[place] for place in PLACES},
+             **{'Z_' + place.split()[0]: update[place] for place in PLACES})
+    assert min(forget, key=forget.get) == '1st letter', forget
+    start = ['1st letter', '2nd letter']
+    assert max(update[p] for p in start) < min(
+        update[p] for p in PLACES if p not in start), update
+
+
+@TABS
+def test_the_passage_is_easier_than_the_whole_text(tab, measured):
+    # "The passage is easier than the validation text as a whole, for
+    # every model: ... each below its figure for the whole text".
+    saved = arrays(tab)
+    start = int(saved['start'])
+    for j, model in enumerate(MODELS):
+        passage = saved['bits'][j][start:start + 400].mean()
+        whole = np.nanmean(saved['bits'][j])
+        measured(**{model.replace('-', '') + '_passage': passage,
+                    model.replace('-', '') + '_whole': whole})
+        assert passage < whole, (model, passage, whole)
