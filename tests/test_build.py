@@ -88,16 +88,25 @@ def test_sections_read_histories_only_from_earlier_sections():
                 r"'([\w-]+-(?:scratch|gluon|pytorch))'", text)
         for name in loaded:
             assert saved_by.get(name, len(order)) < position, (md_file, name)
-        # Parameters too: decoding reads what lstm saves.
+        # Parameters too: decoding reads what lstm saves, comparison what
+        # rnn-gluon, gru and lstm save.
         for name in evaluate.re.findall(r"save_params\('([\w-]+)'", text):
             params_by[name] = position
-        for name in evaluate.re.findall(r"load_params\('([\w-]+)'", text):
+        read = evaluate.re.findall(r"load_params\('([\w-]+)'", text)
+        if 'gb.load_params(saved' in text:  # names listed in a table
+            read += evaluate.re.findall(
+                r"'((?:rnn|gru|lstm)-(?:gluon|pytorch))',\s*(?:None|1)\)",
+                text)
+            assert len(read) == 6, (md_file, read)
+        for name in read:
             assert params_by.get(name, len(order)) < position, (md_file,
                                                                  name)
     # Nine runs in each tab (gru's control too), and the best counting
-    # model of lang-model (which rnn quotes); each tab's LSTM parameters.
+    # model of lang-model (which rnn quotes); each tab's trained RNN, GRU
+    # and LSTM.
     assert len(saved_by) == 19 and '5-gram' in saved_by, sorted(saved_by)
-    assert sorted(params_by) == ['lstm-gluon', 'lstm-pytorch']
+    assert sorted(params_by) == ['gru-gluon', 'gru-pytorch', 'lstm-gluon',
+                                 'lstm-pytorch', 'rnn-gluon', 'rnn-pytorch']
 
 
 def test_failing_cell_is_named(tmp_path):
