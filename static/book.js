@@ -11,6 +11,8 @@
 //    by a script tag: fetching the pages fails from file://.
 // 6. Hover previews of cross-references ("Section 1.3", "Fig. 1.3.1"):
 //    the target's title or caption (build/finish_html.py).
+// 7. For the interactive parts (static/playground.js, surprisal.js):
+//    RNN_BOOK_LOAD_DATA reads a data script beside the page, once.
 // d2lbook appends this file to d2l.js, whose last statement has no closing
 // semicolon: without the one below, this function would be its argument.
 ;(function () {
@@ -392,6 +394,37 @@
     }
     schedule();  // math that MathJax typeset before this ran
   }
+
+  // The data of an interactive part sit beside its page in name.js, a
+  // plain script that puts them into window[store][name] (a page opened
+  // from file:// may not fetch a file). Load it once; call back with the
+  // data, or failed with why there are none.
+  var dataScripts = {};  // name -> {data} once loaded, or {waiting}
+  window.RNN_BOOK_LOAD_DATA = function (store, name, callback, failed) {
+    var entry = dataScripts[name];
+    if (entry && entry.data) { callback(entry.data); return; }
+    if (entry) { entry.waiting.push([callback, failed]); return; }
+    entry = dataScripts[name] = {waiting: [[callback, failed]]};
+    function finish(data, why) {
+      var waiting = entry.waiting;
+      if (data) {
+        entry.data = data;
+      } else {
+        delete dataScripts[name];  // another call may try again
+      }
+      waiting.forEach(function (w) { return data ? w[0](data) : w[1](why); });
+    }
+    var script = document.createElement('script');
+    script.src = name + '.js';  // beside the page
+    script.onload = function () {
+      var data = (window[store] || {})[name];
+      finish(data, data ? null : name + '.js defines no data');
+    };
+    script.onerror = function () {
+      finish(null, name + '.js was not found beside this page');
+    };
+    document.head.appendChild(script);
+  };
 
   document.addEventListener('DOMContentLoaded', function () {
     addThemeToggle();

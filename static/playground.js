@@ -276,34 +276,15 @@
   // --- Loading the weights of a tab ----------------------------------
 
   var models = {};  // tab -> Model
-  var loading = {};  // tab -> [callbacks]
 
   function withModel(tab, callback, failed) {
     if (models[tab]) { callback(models[tab]); return; }
-    if (loading[tab]) { loading[tab].push([callback, failed]); return; }
-    loading[tab] = [[callback, failed]];
-    var name = MODEL_OF_TAB[tab];
-    var script = document.createElement('script');
-    script.src = name + '.js';  // beside the page
-    script.onload = function () {
-      var spec = (window.RNN_BOOK_MODELS || {})[name];
-      var waiting = loading[tab];
-      delete loading[tab];
-      if (!spec) {
-        waiting.forEach(function (w) { w[1](name + '.js defines no model'); });
-        return;
-      }
-      models[tab] = new Model(spec);
-      waiting.forEach(function (w) { w[0](models[tab]); });
-    };
-    script.onerror = function () {
-      var waiting = loading[tab];
-      delete loading[tab];
-      waiting.forEach(function (w) {
-        w[1](name + '.js was not found beside this page');
-      });
-    };
-    document.head.appendChild(script);
+    // static/book.js loads MODEL_OF_TAB[tab].js, once.
+    window.RNN_BOOK_LOAD_DATA('RNN_BOOK_MODELS', MODEL_OF_TAB[tab],
+                              function (spec) {
+      models[tab] = models[tab] || new Model(spec);
+      callback(models[tab]);
+    }, failed);
   }
 
   // --- The page ------------------------------------------------------

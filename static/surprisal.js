@@ -24,35 +24,10 @@
   var GATE_NAMES = {GRU: 'update gate Z', LSTM: 'forget gate F'};
   var MAX_BITS = 8;  // the colour scale ends here; more is as dark
 
-  var data = {};  // tab -> its data
-  var loading = {};  // tab -> [[callback, failed]]
-
   function withData(tab, callback, failed) {
-    if (data[tab]) { callback(data[tab]); return; }
-    if (loading[tab]) { loading[tab].push([callback, failed]); return; }
-    loading[tab] = [[callback, failed]];
-    var name = 'surprisal-' + tab;
-    var script = document.createElement('script');
-    script.src = name + '.js';  // beside the page
-    script.onload = function () {
-      var spec = (window.RNN_BOOK_SURPRISAL || {})[name];
-      var waiting = loading[tab];
-      delete loading[tab];
-      if (!spec) {
-        waiting.forEach(function (w) { w[1](name + '.js defines no data'); });
-        return;
-      }
-      data[tab] = spec;
-      waiting.forEach(function (w) { w[0](spec); });
-    };
-    script.onerror = function () {
-      var waiting = loading[tab];
-      delete loading[tab];
-      waiting.forEach(function (w) {
-        w[1](name + '.js was not found beside this page');
-      });
-    };
-    document.head.appendChild(script);
+    // static/book.js loads surprisal-<tab>.js, once.
+    window.RNN_BOOK_LOAD_DATA('RNN_BOOK_SURPRISAL', 'surprisal-' + tab,
+                              callback, failed);
   }
 
   function element(tag, className, text) {

@@ -1077,3 +1077,23 @@ def test_surprisal_reader_responds_quickly(browser, server, record_property):
     assert max(times) < 200
     page.close()
     assert problems == []
+
+
+def test_surprisal_reader_says_when_its_data_are_missing(browser, tmp_path):
+    # A page copied without the data beside it says which file it lacks,
+    # instead of an empty or broken reader.
+    shutil.copytree(HTML_DIR, tmp_path / 'html')
+    for tab in TABS:
+        os.remove(tmp_path / 'html' / 'chapter_rnn' / f'surprisal-{tab}.js')
+    page, problems = visit(browser, 'file://' + urllib.request.pathname2url(
+        str(tmp_path / 'html' / SURPRISAL)))
+    status = page.locator('p.sr-status')
+    status.filter(has_text='cannot run').wait_for(timeout=20000)
+    assert status.inner_text() == (
+        f'The surprisal reader cannot run: surprisal-{TABS[0]}.js was not '
+        'found beside this page.')
+    assert page.locator('span.sr-c').count() == 0
+    page.close()
+    # The browser reports the missing script itself; nothing else fails.
+    assert all(f'surprisal-{TABS[0]}.js' in p or 'ERR_FILE_NOT_FOUND' in p
+               for p in problems), problems
