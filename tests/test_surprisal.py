@@ -176,18 +176,18 @@ def test_networks_gain_at_the_start_of_words(tab, measured):
 @TABS
 def test_the_gates_move_with_the_words(tab, measured):
     # "The LSTM's forget gate is lowest at the steps that read a space,
-    # which predict a word's first letter ... The GRU's update gate is
-    # lower at the steps that predict a word's first two letters than at
-    # the other places."
+    # which predict a word's first letter ... The GRU's update gate, too,
+    # is lower at the steps that predict a word's first letter than at
+    # spaces and at the letters from the third on." (Not at the second:
+    # seed 2 put it above the third and fourth letters in both tabs.)
     means, _ = by_place(arrays(tab))
     forget = {place: means[place]['F'] for place in PLACES}
     update = {place: means[place]['Z'] for place in PLACES}
     measured(**{'F_' + place.split()[0]: forget[place] for place in PLACES},
              **{'Z_' + place.split()[0]: update[place] for place in PLACES})
     assert min(forget, key=forget.get) == '1st letter', forget
-    start = ['1st letter', '2nd letter']
-    assert max(update[p] for p in start) < min(
-        update[p] for p in PLACES if p not in start), update
+    assert update['1st letter'] < min(
+        update[p] for p in PLACES if p != '2nd letter'), update
 
 
 @TABS
