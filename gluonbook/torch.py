@@ -792,8 +792,8 @@ def ngram_predictions(corpus_indices, n, k, vocab_size, positions):
     the given positions of the validation text, one row each."""
     train_indices, val_indices = gb.train_val_split(corpus_indices)
     if min(positions) < n - 1:
-        raise ValueError(f'an {n}-gram needs {n - 1} characters of '
-                         f'context; position {min(positions)} has fewer')
+        raise ValueError(f'the {n}-gram model needs {n - 1} characters '
+                         f'of context; position {min(positions)} has fewer')
     counts = gb.ngram_counts(train_indices, n)
     context_counts = collections.Counter()
     for gram, count in counts.items():

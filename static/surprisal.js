@@ -138,7 +138,7 @@
       });
       mean.textContent = 'The ' + name + ': ' + model.passage_bits +
         ' bits per character on this passage, ' + model.val_bits +
-        ' on the whole validation text (perplexity ' + model.perplexity +
+        ' over the validation text (perplexity ' + model.perplexity +
         ', as its section printed).';
       show(selected);
     }

@@ -973,7 +973,7 @@ def test_surprisal_reader_shows_the_builds_data(browser, server, tab):
                     'The space' if char == ' ' else f'"{char}"')
                 + ' is not among them.')
         assert (f"{model['passage_bits']} bits per character on this "
-                f"passage, {model['val_bits']} on the whole validation "
+                f"passage, {model['val_bits']} over the validation "
                 f"text (perplexity {model['perplexity']}"
                 ) in shown['mean']
         shades = page.eval_on_selector_all('span.sr-c', """els => els.map(

@@ -64,17 +64,18 @@ def by_place(saved):
 @TABS
 def test_bits_give_back_the_printed_perplexities(tab, measured):
     # "Each model's bits per character, averaged over the characters it
-    # scores, must give back the validation perplexity its section
-    # printed": the 5-gram scores every character with four before it,
-    # the networks the 16,800 of their minibatches.
+    # scores, must give back the validation perplexity that its section
+    # printed (to two decimals) and saved in its history": the 5-gram
+    # scores every character with four before it, the networks the 16,800
+    # of their minibatches.
     saved = arrays(tab)
     text = output(SECTION, "printed[name] = gb.load_history(saved)", tab)
     gaps = {}
     for j, name in enumerate(MODELS):
-        printed, bits, recomputed, count = numbers_after(text, '%-6s' % name
-                                                         + ' printed')
+        saved_val, bits, recomputed, count = numbers_after(
+            text, '%-6s' % name + ' saved perplexity')
         history = outputs.saved_history(SAVED[tab][name], tab)['val'][-1]
-        assert '%.2f' % history == '%.2f' % printed
+        assert '%.4f' % history == '%.4f' % saved_val
         assert '%.4f' % math.log2(history) == '%.4f' % bits
         mine = saved['bits'][j]
         assert int(count) == np.count_nonzero(~np.isnan(mine)) == (
