@@ -705,7 +705,7 @@ INTERACTIVE = [
                 'export_lstm_js'),
     Interactive('chapter_rnn/comparison.html', 'sec-comparison-surprisal',
                 'surprisal.js', ['surprisal-mxnet.js', 'surprisal-pytorch.js'],
-                'write_surprisal_js')]
+                'write_page_data')]
 
 
 def add_interactive(folder, results_dir, part):

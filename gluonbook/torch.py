@@ -820,17 +820,23 @@ def place_in_word(text):
     return np.array(places)
 
 
-def write_surprisal_js(path, data):
-    """Write the surprisal reader's data as a script for a web page."""
+def write_page_data(path, store, data):
+    """Write data as a script that a web page loads beside it: it puts
+    them into window[store] under the file's name."""
     name = os.path.splitext(os.path.basename(path))[0]
     os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
     with open(path, 'w') as f:
-        # A plain script, like write_weights_js's: pages opened from a
-        # file may not fetch one.
-        f.write('window.RNN_BOOK_SURPRISAL = window.RNN_BOOK_SURPRISAL '
-                '|| {};\n'
-                f'window.RNN_BOOK_SURPRISAL[{json.dumps(name)}] = '
-                f'{json.dumps(data)};\n')
+        # A plain script, since a page opened from a file may not fetch
+        # one.
+        f.write(f'window.{store} = window.{store} || {{}};\n'
+                f'window.{store}[{json.dumps(name)}] = {json.dumps(data)};\n')
+
+
+def read_page_data(path):
+    """Return the data of a file written by write_page_data."""
+    with open(path) as f:
+        text = f.read()
+    return json.loads(text[text.index('] = ') + 4:].rstrip().rstrip(';'))
 
 
 # --- chapter_rnn/decoding.md
@@ -973,21 +979,15 @@ def write_weights_js(path, arrays, idx_to_char):
         array = np.ascontiguousarray(array, dtype='<f4')  # little-endian
         weights[key] = {'shape': list(array.shape),
                         'data': base64.b64encode(array.tobytes()).decode()}
-    name = os.path.splitext(os.path.basename(path))[0]
-    spec = json.dumps({'vocab': list(idx_to_char), 'weights': weights})
-    os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
-    with open(path, 'w') as f:
-        # A plain script, since a page opened from a file may not fetch
-        # one: it adds the model, under the file's name, to a global.
-        f.write('window.RNN_BOOK_MODELS = window.RNN_BOOK_MODELS || {};\n'
-                f'window.RNN_BOOK_MODELS[{json.dumps(name)}] = {spec};\n')
+    # A plain script beside the page (gb.write_page_data, from
+    # sec_rnn_comparison), since a page opened from a file may not fetch.
+    gb.write_page_data(path, 'RNN_BOOK_MODELS',
+                       {'vocab': list(idx_to_char), 'weights': weights})
 
 
 def read_weights_js(path):
     """Return (arrays, idx_to_char) from a file written by write_weights_js."""
-    with open(path) as f:
-        text = f.read()
-    spec = json.loads(text[text.index('] = ') + 4:].rstrip().rstrip(';'))
+    spec = gb.read_page_data(path)
     arrays = {key: np.frombuffer(base64.b64decode(w['data']),
                                  dtype='<f4').reshape(w['shape'])
               for key, w in spec['weights'].items()}
@@ -1238,7 +1238,8 @@ __all__ = [
     'PLACES',
     'ngram_predictions',
     'place_in_word',
-    'write_surprisal_js',
+    'write_page_data',
+    'read_page_data',
     'softmax_with_temperature',
     'top_k_probs',
     'top_p_probs',

@@ -12,7 +12,9 @@
 // 6. Hover previews of cross-references ("Section 1.3", "Fig. 1.3.1"):
 //    the target's title or caption (build/finish_html.py).
 // 7. For the interactive parts (static/playground.js, surprisal.js):
-//    RNN_BOOK_LOAD_DATA reads a data script beside the page, once.
+//    RNN_BOOK_PARTS, what both use: loadData reads a data script beside
+//    the page, once; atSection builds a part at the end of a section;
+//    element and shownChar make its elements.
 // d2lbook appends this file to d2l.js, whose last statement has no closing
 // semicolon: without the one below, this function would be its argument.
 ;(function () {
@@ -400,7 +402,7 @@
   // from file:// may not fetch a file). Load it once; call back with the
   // data, or failed with why there are none.
   var dataScripts = {};  // name -> {data} once loaded, or {waiting}
-  window.RNN_BOOK_LOAD_DATA = function (store, name, callback, failed) {
+  function loadData(store, name, callback, failed) {
     var entry = dataScripts[name];
     if (entry && entry.data) { callback(entry.data); return; }
     if (entry) { entry.waiting.push([callback, failed]); return; }
@@ -424,6 +426,35 @@
       finish(null, name + '.js was not found beside this page');
     };
     document.head.appendChild(script);
+  }
+
+  // Build an interactive part at the end of the section whose label is
+  // anchor (its id), once the page has been read.
+  function atSection(anchor, build) {
+    function start() {
+      var target = document.getElementById(anchor);
+      var section = target && target.closest('section, div.section');
+      if (section) { build(section); }
+    }
+    if (document.readyState === 'loading') {
+      document.addEventListener('DOMContentLoaded', start);
+    } else {
+      start();
+    }
+  }
+
+  window.RNN_BOOK_PARTS = {
+    loadData: loadData,
+    atSection: atSection,
+    element: function (tag, className, text) {
+      var e = document.createElement(tag);
+      if (className) { e.className = className; }
+      if (text !== undefined) { e.textContent = text; }
+      return e;
+    },
+    shownChar: function (c) {
+      return c === ' ' ? '\u2423' : c;  // an open box for the space
+    }
   };
 
   document.addEventListener('DOMContentLoaded', function () {

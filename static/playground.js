@@ -18,6 +18,10 @@
 ;(function () {
   'use strict';
 
+  // From static/book.js, which every page loads first.
+  var PARTS = window.RNN_BOOK_PARTS;
+  var element = PARTS.element, shownChar = PARTS.shownChar;
+
   // Which weights each tab runs: results/<name>.js of the section.
   var MODEL_OF_TAB = {mxnet: 'lstm-gluon', pytorch: 'lstm-pytorch'};
   var TAB_NAMES = {mxnet: 'MXNet', pytorch: 'PyTorch'};
@@ -280,7 +284,7 @@
   function withModel(tab, callback, failed) {
     if (models[tab]) { callback(models[tab]); return; }
     // static/book.js loads MODEL_OF_TAB[tab].js, once.
-    window.RNN_BOOK_LOAD_DATA('RNN_BOOK_MODELS', MODEL_OF_TAB[tab],
+    PARTS.loadData('RNN_BOOK_MODELS', MODEL_OF_TAB[tab],
                               function (spec) {
       models[tab] = models[tab] || new Model(spec);
       callback(models[tab]);
@@ -288,17 +292,6 @@
   }
 
   // --- The page ------------------------------------------------------
-
-  function element(tag, className, text) {
-    var e = document.createElement(tag);
-    if (className) { e.className = className; }
-    if (text !== undefined) { e.textContent = text; }
-    return e;
-  }
-
-  function shownChar(c) {
-    return c === ' ' ? '\u2423' : c;  // an open box for the space
-  }
 
   function slider(label, min, max, step, value, show) {
     var wrap = element('label', 'dp-slider');
@@ -526,15 +519,5 @@
     sample: sample
   };
 
-  function start() {
-    var anchor = document.getElementById(ANCHOR);
-    var section = anchor && anchor.closest('section, div.section');
-    if (section) { build(section); }
-  }
-
-  if (document.readyState === 'loading') {
-    document.addEventListener('DOMContentLoaded', start);
-  } else {
-    start();
-  }
+  PARTS.atSection(ANCHOR, build);
 })();

@@ -6,7 +6,7 @@
 // tab's data to window.RNN_BOOK_SURPRISAL, loaded with a script tag,
 // since pages opened from file:// may not fetch files.
 //
-// The data of a tab, as the section's write_surprisal_js wrote them:
+// The data of a tab, as the section wrote them (write_page_data):
 //   {framework, text: the passage,
 //    models: [{name, bits: [one per character of the passage],
 //              top: [[[char, probability] x 5] per character],
@@ -19,6 +19,10 @@
 ;(function () {
   'use strict';
 
+  // From static/book.js, which every page loads first.
+  var PARTS = window.RNN_BOOK_PARTS;
+  var element = PARTS.element, shownChar = PARTS.shownChar;
+
   var ANCHOR = 'sec-comparison-surprisal';  // the section's :label:
   var TAB_NAMES = {mxnet: 'MXNet', pytorch: 'PyTorch'};
   var GATE_NAMES = {GRU: 'update gate Z', LSTM: 'forget gate F'};
@@ -26,19 +30,8 @@
 
   function withData(tab, callback, failed) {
     // static/book.js loads surprisal-<tab>.js, once.
-    window.RNN_BOOK_LOAD_DATA('RNN_BOOK_SURPRISAL', 'surprisal-' + tab,
+    PARTS.loadData('RNN_BOOK_SURPRISAL', 'surprisal-' + tab,
                               callback, failed);
-  }
-
-  function element(tag, className, text) {
-    var e = document.createElement(tag);
-    if (className) { e.className = className; }
-    if (text !== undefined) { e.textContent = text; }
-    return e;
-  }
-
-  function shownChar(c) {
-    return c === ' ' ? '\u2423' : c;  // an open box for the space
   }
 
   function currentTab() {
@@ -199,15 +192,5 @@
     useTab();
   }
 
-  function start() {
-    var anchor = document.getElementById(ANCHOR);
-    var section = anchor && anchor.closest('section, div.section');
-    if (section) { build(section); }
-  }
-
-  if (document.readyState === 'loading') {
-    document.addEventListener('DOMContentLoaded', start);
-  } else {
-    start();
-  }
+  PARTS.atSection(ANCHOR, build);
 })();

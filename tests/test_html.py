@@ -872,28 +872,36 @@ def test_playground_names_a_character_it_does_not_know(browser, server):
     assert problems == []
 
 
+def part_fits_a_dark_phone(page, name, prefix):
+    """Check that the interactive part div.<name> of a page opened at a
+    phone's width in dark mode fits the screen and that its texts (of
+    classes starting with prefix) contrast with their ground; return the
+    page's overflows."""
+    assert dark(page)
+    overflows = page.evaluate(OVERFLOWS)
+    page.locator(f'div.{name}').scroll_into_view_if_needed()
+    right = page.evaluate(f"""() => Math.max(...[...document.querySelectorAll(
+        '.{name} *')].filter(e => e.getClientRects().length)
+        .map(e => e.getBoundingClientRect().right))""")
+    assert right <= WIDTHS['phone']
+    poor = [(t['what'], round(contrast(t['colour'], t['ground']), 2))
+            for t in page.evaluate(COLOURS) if prefix in t['what'] and
+            contrast(t['colour'], t['ground']) < 4.5]
+    assert poor == []
+    return overflows
+
+
 @pytest.mark.parametrize('tab', TABS)
 def test_playground_fits_a_phone_in_dark_mode(browser, server, tab):
     page, problems = open_playground(
         browser, server + PLAYGROUND, tab,
         viewport={'width': WIDTHS['phone'], 'height': 800},
         color_scheme='dark')
-    assert dark(page)
-    problems += page.evaluate(OVERFLOWS)
-    box = page.locator('div.decoding-playground')
-    box.scroll_into_view_if_needed()
-    right = page.evaluate("""() => Math.max(...[...document.querySelectorAll(
-        '.decoding-playground *')].filter(e => e.getClientRects().length)
-        .map(e => e.getBoundingClientRect().right))""")
-    assert right <= WIDTHS['phone']
+    problems += part_fits_a_dark_phone(page, 'decoding-playground', 'dp-')
     # Every bar has room to show its probability.
     widths = page.eval_on_selector_all(
         'span.dp-track', 'els => els.map(e => e.clientWidth)')
     assert min(widths) > 100, widths
-    poor = [(t['what'], round(contrast(t['colour'], t['ground']), 2))
-            for t in page.evaluate(COLOURS) if 'dp-' in t['what'] and
-            contrast(t['colour'], t['ground']) < 4.5]
-    assert poor == []
     page.close()
     assert problems == []
 
@@ -1022,17 +1030,7 @@ def test_surprisal_reader_fits_a_phone_in_dark_mode(browser, server, tab):
         browser, server + SURPRISAL, tab,
         viewport={'width': WIDTHS['phone'], 'height': 800},
         color_scheme='dark')
-    assert dark(page)
-    problems += page.evaluate(OVERFLOWS)
-    page.locator('div.surprisal-reader').scroll_into_view_if_needed()
-    right = page.evaluate("""() => Math.max(...[...document.querySelectorAll(
-        '.surprisal-reader *')].filter(e => e.getClientRects().length)
-        .map(e => e.getBoundingClientRect().right))""")
-    assert right <= WIDTHS['phone']
-    poor = [(t['what'], round(contrast(t['colour'], t['ground']), 2))
-            for t in page.evaluate(COLOURS) if 'sr-' in t['what'] and
-            contrast(t['colour'], t['ground']) < 4.5]
-    assert poor == []
+    problems += part_fits_a_dark_phone(page, 'surprisal-reader', 'sr-')
     # The characters' own backgrounds are translucent: the text is
     # checked against each one laid over the reader's background.
     for model in ['5-gram', 'LSTM']:
