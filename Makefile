@@ -1,6 +1,14 @@
 # Build, check and test the RNN chapter. `make help` lists the targets.
 #
-# Everything runs in .venv, created from requirements.txt on first use.
+# One environment per tab, each created on first use from its exact pins:
+#   .venv          Python 3.11, requirements.txt: the build tools (d2lbook,
+#                  build/*.py, the tests) and the MXNet tab's kernel
+#   .venv-pytorch  Python 3.11, build/pins-pytorch.txt: the PyTorch tab's
+#                  kernel (torch 2.13.0, numpy 2, no mxnet)
+#   .venv-jax      Python 3.12, build/pins-jax.txt: the JAX tab's kernel
+#                  (jax, flax, optax; no mxnet, no torch)
+# Each kernel is registered in .venv as rnn-book-<tab>, the name that
+# build/evaluate.py asks Jupyter for.
 # For an NVIDIA GPU, ask for a CUDA build of MXNet 1.9.1, e.g.
 #     make html MXNET=mxnet-cu112==1.9.1
 # (not exercised by our CI, which has no GPU).
@@ -10,6 +18,11 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
+KERNELS := $(VENV)/share/jupyter/kernels
+VENV_PYTORCH := .venv-pytorch
+VENV_JAX := .venv-jax
+# Every environment with its kernel registered: what `make venv` makes.
+ENVS := $(foreach tab,mxnet pytorch jax,$(KERNELS)/rnn-book-$(tab)/kernel.json)
 # d2lbook calls sphinx-build and pandoc by name.
 export PATH := $(BIN):$(PATH)
 
@@ -18,6 +31,12 @@ export PATH := $(BIN):$(PATH)
 PYTHON ?= $(shell for p in python3.11 python3; do \
 	command -v $$p >/dev/null 2>&1 && \
 	$$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
+	2>/dev/null && { echo $$p; break; }; done)
+# JAX 0.12 and Flax 0.12 need Python 3.12 or newer; the pins are resolved
+# for 3.12 (pyenv's is found when python3.12 is not on PATH).
+PYTHON_JAX ?= $(shell for p in python3.12 \
+	$${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12; do \
+	$$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' \
 	2>/dev/null && { echo $$p; break; }; done)
 
 .PHONY: help venv browser html eval lib check-lib figures test lab \
@@ -28,7 +47,7 @@ help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
 		sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 14
 
-venv: $(STAMP)  ## create .venv from requirements.txt
+venv: $(ENVS)  ## create .venv, .venv-pytorch and .venv-jax from their pins
 
 $(STAMP): requirements.txt
 	@test -n "$(PYTHON)" || { echo 'error: Python 3.11 not found on PATH;' \
@@ -42,6 +61,43 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	$(PY) -c 'import mxnet, torch, d2lbook, pkg_resources'
 	touch $@
+
+# A tab's environment: $(1) the folder, $(2) its Python, $(3) its pins.
+define tab_env
+	@test -n "$(2)" || { echo 'error: no Python for $(1) (needs' \
+		'$(if $(filter $(VENV_JAX),$(1)),3.12,3.11));' \
+		'run make PYTHON$(if $(filter $(VENV_JAX),$(1)),_JAX)=/path/to/python' >&2; exit 1; }
+	test -x $(1)/bin/python || $(2) -m venv $(1)
+	$(1)/bin/python -m pip install --quiet -r $(3)
+	$(1)/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
+endef
+
+$(VENV_PYTORCH)/.installed: build/pins-pytorch.txt
+	$(call tab_env,$(VENV_PYTORCH),$(PYTHON),$<)
+	$(VENV_PYTORCH)/bin/python -c 'import torch, numpy; \
+		from importlib.util import find_spec; assert not find_spec("mxnet")'
+	touch $@
+
+$(VENV_JAX)/.installed: build/pins-jax.txt
+	$(call tab_env,$(VENV_JAX),$(PYTHON_JAX),$<)
+	$(VENV_JAX)/bin/python -c 'import jax, flax.nnx, optax; \
+		from importlib.util import find_spec; \
+		assert not find_spec("mxnet") and not find_spec("torch")'
+	touch $@
+
+# The kernels, registered in .venv, where Jupyter looks for them (each
+# installer warns that its own environment does not look there: true, and
+# not where build/evaluate.py looks).
+$(KERNELS)/rnn-book-mxnet/kernel.json: $(STAMP)
+	$(PY) -m ipykernel install --prefix $(CURDIR)/$(VENV) \
+		--name rnn-book-mxnet --display-name 'Python 3 (rnn-book MXNet)'
+$(KERNELS)/rnn-book-pytorch/kernel.json: $(STAMP) $(VENV_PYTORCH)/.installed
+	$(VENV_PYTORCH)/bin/python -m ipykernel install \
+		--prefix $(CURDIR)/$(VENV) \
+		--name rnn-book-pytorch --display-name 'Python 3 (rnn-book PyTorch)'
+$(KERNELS)/rnn-book-jax/kernel.json: $(STAMP) $(VENV_JAX)/.installed
+	$(VENV_JAX)/bin/python -m ipykernel install --prefix $(CURDIR)/$(VENV) \
+		--name rnn-book-jax --display-name 'Python 3 (rnn-book JAX)'
 
 browser:  ## install Debian's chromium for the HTML tests (needs root)
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -58,7 +114,7 @@ check-lib: $(STAMP)  ## fail if gluonbook/ differs from the chapter
 figures:  ## redraw the structure figures img/*.svg
 	$(PY) build/make_figures.py
 
-eval: check-lib  ## run the sections that changed, both tabs, into _build/eval*
+eval: check-lib $(ENVS)  ## run the sections that changed, both tabs, into _build/eval*
 	$(PY) build/evaluate.py
 
 html: eval  ## build the HTML book (both tabs) into _build/html
@@ -68,6 +124,8 @@ html: eval  ## build the HTML book (both tabs) into _build/html
 
 test: html browser  ## check-lib, evaluate, build, then check outputs, library, HTML
 	$(PY) -m pytest tests
+	$(VENV_PYTORCH)/bin/python -m pytest tests/env_pytorch
+	$(VENV_JAX)/bin/python -m pytest tests/env_jax
 
 LAB_PORT ?= 8888
 # Jupyter refuses to start as root (as in a container) unless told to.
@@ -78,11 +136,11 @@ lab: html  ## JupyterLab on the readers' notebooks (mxnet/, pytorch/), LAB_PORT 
 
 SEEDS ?= 0 1 2
 PROFILES ?= isa allthreads busy
-robustness: check-lib  ## rebuild with SEEDS, and seed 0 on emulated PROFILES; check claims
+robustness: check-lib $(ENVS)  ## rebuild with SEEDS, and seed 0 on emulated PROFILES; check claims
 	$(PY) build/robustness.py --seeds $(SEEDS) --profiles $(PROFILES)
 
 bench: $(STAMP)  ## training throughput of every model, both frameworks
 	$(PY) build/bench.py
 
-clean:  ## remove everything built (keeps .venv)
+clean:  ## remove everything built (keeps the environments)
 	rm -rf _build

@@ -11,8 +11,12 @@ two tabs' notebooks into one page each:
   `#@tab pytorch` or `#@tab all`, `:begin_tab:` blocks); the mxnet tab
   (the default) goes to _build/eval, the PyTorch tab to _build/eval_pytorch;
 * sections run one at a time, in book order, each in both tabs;
-* a PyTorch notebook runs in a kernel where `import mxnet` fails, so the
-  PyTorch tab is known to run without MXNet;
+* each tab runs in its own environment's kernel (KERNELS: rnn-book-mxnet
+  from .venv, rnn-book-pytorch from .venv-pytorch, which has no mxnet and
+  numpy 2, as a reader of that tab has; `make venv` creates and registers
+  them), and the notebook records what the kernel ran (Python, numpy, the
+  frameworks: metadata.environment); a change of a tab's pins
+  re-runs that tab;
 * both tabs save training histories and parameters into one results/
   folder (eval_pytorch's results/ links to eval's), so that a section can
   set the frameworks side by side;
@@ -99,6 +103,23 @@ PROFILES = {
 # 390), one thread 11 ms: a thread that waits for a busy core stalls the
 # other. MXNet's speeds did not depend on it (docs/measurements.md).
 KERNEL_THREADS = {'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
+# Each tab's kernel, registered in .venv by `make venv`, and the pins of its
+# environment (part of a section's content hash).
+KERNELS = {tab: f'rnn-book-{tab}' for tab in ['mxnet', 'pytorch', 'jax']}
+PINS = {'mxnet': 'requirements.txt', 'pytorch': 'build/pins-pytorch.txt',
+        'jax': 'build/pins-jax.txt'}
+# Run in a tab's kernel after its cells: what the environment holds.
+ENVIRONMENT_PROBE = '''\
+import importlib.metadata as _m, json as _json, sys as _sys
+def _version(name):
+    try:
+        return _m.version(name)
+    except _m.PackageNotFoundError:
+        return None
+print(_json.dumps({'python': _sys.version.split()[0], **{
+    name: _version(name) for name in
+    ['numpy', 'mxnet', 'torch', 'jax', 'flax', 'optax']}}))
+'''
 # Copied next to the notebooks, so `sys.path.insert(0, '..')` finds them.
 RESOURCES = ['gluonbook/__init__.py', 'gluonbook/chapter_rnn.py',
              'gluonbook/torch.py', 'data/timemachine.txt']
@@ -163,6 +184,10 @@ def content_hash(md_file, tab=TABS[0], nb=None):
     # A tab's notebooks never read the other tab's module.
     other = {'mxnet': 'gluonbook/torch.py',
              'pytorch': 'gluonbook/chapter_rnn.py'}[tab]
+    with open(os.path.join(ROOT, PINS[tab])) as f:
+        pins = sorted(line.strip() for line in f
+                      if line.strip() and not line.startswith('#'))
+    sha1.update('\n'.join(pins).encode() + b'\0')
     for name in RESOURCES:
         if name == other:
             continue
@@ -335,14 +360,17 @@ def remove_stale(md_file, tab=TABS[0]):
             os.remove(path)
 
 
-def without_mxnet(folder):
-    """A folder that, first on PYTHONPATH, makes `import mxnet` fail."""
-    package = os.path.join(folder, 'no-mxnet', 'mxnet')
-    os.makedirs(package, exist_ok=True)
-    with open(os.path.join(package, '__init__.py'), 'w') as f:
-        f.write('raise ImportError("mxnet is not available to the PyTorch '
-                'tab: its notebooks must run without it")\n')
-    return os.path.dirname(package)
+def kernel_of(tab):
+    """The name of a tab's kernel; exit naming the fix if it is not
+    registered."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    name = KERNELS[tab]
+    if name not in KernelSpecManager().find_kernel_specs():
+        sys.exit(f'evaluate: the {tab} tab\'s kernel {name!r} is not '
+                 f'registered (its environment is made from {PINS[tab]}): '
+                 'run `make venv`')
+    return name
 
 
 def describe(cell):
@@ -399,20 +427,16 @@ def run_cells(nb, md_file, tab, progress=None):
     # on, and no kernel warning about unencrypted TCP in every section.
     # The socket files' path must be absolute: the kernel runs in workdir.
     folder = tempfile.mkdtemp(prefix='rnn-book-kernel-')
-    km = KernelManager(kernel_name='python3', transport='ipc',
+    kernel = kernel_of(tab)
+    km = KernelManager(kernel_name=kernel, transport='ipc',
                        ip=os.path.join(folder, 'kernel'))
-    env = dict(os.environ)
-    if tab != TABS[0]:
-        env['PYTHONPATH'] = os.pathsep.join(
-            [without_mxnet(folder)] + env.get('PYTHONPATH', '').split(
-                os.pathsep)).rstrip(os.pathsep)
     # No execution timestamps in the cells' metadata: the notebook must
     # equal the one refresh_text() makes from the Markdown.
     client = Client(nb, km=km, timeout=CELL_TIMEOUT, record_timing=False,
-                    kernel_name='python3',
+                    kernel_name=kernel,
                     resources={'metadata': {'path': workdir}})
     try:
-        with client.setup_kernel(env=env):
+        with client.setup_kernel(env=dict(os.environ)):
             for index, cell in enumerate(nb.cells):
                 if progress:
                     progress.cell_started(index)
@@ -424,11 +448,28 @@ def run_cells(nb, md_file, tab, progress=None):
                         + ANSI_COLOR.sub('', str(e))) from None
                 if progress and cell.cell_type == 'code':
                     progress.cell_done()
+            nb.metadata['environment'] = probe_environment(client)
     finally:
         # A kernel manager passed in is ours to stop, not nbclient's.
         if km.has_kernel:
             km.shutdown_kernel(now=True)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def probe_environment(client):
+    """What the kernel of a notebook that just ran has: {'python': '3.11.7',
+    'numpy': '1.23.5', 'mxnet': '1.9.1', 'torch': None, ...}."""
+    import nbformat
+
+    probe = nbformat.v4.new_code_cell(ENVIRONMENT_PROBE)
+    client.nb.cells.append(probe)
+    try:
+        client.execute_cell(probe, len(client.nb.cells) - 1)
+    finally:
+        client.nb.cells.pop()
+    printed = [out['text'] for out in probe.outputs
+               if out.get('name') == 'stdout']
+    return json.loads(printed[-1])
 
 
 def execute(md_file, tab=TABS[0], show_progress=False, nb=None):

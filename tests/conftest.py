@@ -1,8 +1,19 @@
-"""Shared fixtures of the test suite."""
+"""Shared fixtures of the test suite.
+
+The tests run in the build tools' environment (.venv), except the folders
+env_pytorch/ and env_jax/, which `make test` runs with that tab's own
+environment's Python (.venv-pytorch, .venv-jax): there they check what a
+reader of that tab has. They are not collected where mxnet is installed,
+which only .venv has.
+"""
 import os
 import sys
+from importlib.util import find_spec
 
 import pytest
+
+if find_spec('mxnet') is not None:
+    collect_ignore = ['env_pytorch', 'env_jax']
 
 # The tests run notebooks and train small models as the build does: one
 # math thread per process (build/evaluate.py's KERNEL_THREADS), set before

@@ -239,7 +239,7 @@ def test_a_section_that_loads_parameters_reruns_when_they_change(tmp_path):
     assert evaluate.content_hash(str(writer)) == writer_digest
 
 
-def test_each_tab_runs_its_own_cells_and_pytorch_has_no_mxnet(tmp_path):
+def test_each_tab_runs_its_own_cells_in_its_own_environment(tmp_path):
     section = tmp_path / 'tabs.md'
     section.write_text(
         '# T\n\nShared text.\n\n:begin_tab:`mxnet`\nGluon text.\n:end_tab:'
@@ -248,7 +248,7 @@ def test_each_tab_runs_its_own_cells_and_pytorch_has_no_mxnet(tmp_path):
         '```{.python .input  n=1}\n#@tab pytorch\nprint("pt")\n```\n\n'
         '```{.python .input  n=2}\n#@tab all\nprint("both")\n```\n')
     md = str(section)
-    outputs = {}
+    outputs, environments = {}, {}
     for tab in evaluate.TABS:
         nb = evaluate.execute(md, tab)
         text = '\n'.join(c.source for c in nb.cells
@@ -258,17 +258,63 @@ def test_each_tab_runs_its_own_cells_and_pytorch_has_no_mxnet(tmp_path):
         assert ('PyTorch text.' in text) == (tab == 'pytorch')
         outputs[tab] = [o['text'] for c in nb.cells
                         if c.cell_type == 'code' for o in c.outputs]
+        environments[tab] = nb.metadata['environment']
     assert outputs == {'mxnet': ['mx\n', 'both\n'],
                        'pytorch': ['pt\n', 'both\n']}
-    # The PyTorch tab's kernel cannot import mxnet, so it is known to run
-    # without it.
+    # Each kernel ran in its tab's environment, recorded in the notebook:
+    # the PyTorch tab's has numpy 2 and no mxnet, as a reader's has.
+    assert environments['mxnet']['mxnet'] == '1.9.1'
+    assert environments['mxnet']['numpy'] == '1.23.5'
+    assert environments['pytorch']['mxnet'] is None
+    assert environments['pytorch']['torch'].startswith('2.13.0')
+    assert environments['pytorch']['numpy'].startswith('2.')
     section.write_text('# T\n\n```{.python .input}\n#@tab pytorch\n'
                        'import mxnet\n```\n')
-    with pytest.raises(RuntimeError, match='mxnet is not available'):
+    with pytest.raises(RuntimeError, match="No module named 'mxnet'"):
         evaluate.execute(md, 'pytorch')
 
 
-def test_a_tab_reruns_for_its_own_module_only(tmp_path, monkeypatch):
+def test_every_notebook_of_the_build_ran_in_its_tabs_environment():
+    from env_pins import pins
+    for tab in evaluate.TABS:
+        wanted = pins(evaluate.PINS[tab])
+        found = 0
+        for md_file in ['index.md'] + make_lib.book_order():
+            nb = nbformat.read(evaluate.target_of(md_file, tab), as_version=4)
+            if not any(c.cell_type == 'code' for c in nb.cells):
+                continue
+            found += 1
+            env = nb.metadata['environment']
+            assert env['numpy'] == wanted['numpy'], (md_file, tab)
+            for name in ['mxnet', 'torch', 'jax']:
+                assert (env[name] or '').split('+')[0] == wanted.get(
+                    name, ''), (md_file, tab, name)
+        assert found == len(make_lib.book_order())
+
+
+def test_a_tab_without_its_kernel_stops_the_build_naming_the_fix(
+        monkeypatch):
+    monkeypatch.setitem(evaluate.KERNELS, 'pytorch', 'rnn-book-nowhere')
+    with pytest.raises(SystemExit) as e:
+        evaluate.kernel_of('pytorch')
+    assert str(e.value) == (
+        "evaluate: the pytorch tab's kernel 'rnn-book-nowhere' is not "
+        "registered (its environment is made from build/pins-pytorch.txt): "
+        "run `make venv`")
+
+
+def test_each_kernel_is_its_own_environments_python():
+    from jupyter_client.kernelspec import KernelSpecManager
+    specs = KernelSpecManager().find_kernel_specs()
+    for tab, venv in [('mxnet', '.venv'), ('pytorch', '.venv-pytorch'),
+                      ('jax', '.venv-jax')]:
+        spec = KernelSpecManager().get_kernel_spec(evaluate.KERNELS[tab])
+        assert specs[evaluate.KERNELS[tab]] == spec.resource_dir
+        python = os.path.abspath(spec.argv[0])
+        assert python == os.path.join(ROOT, venv, 'bin', 'python'), tab
+
+
+def test_a_tab_reruns_for_its_own_module_and_pins_only(tmp_path, monkeypatch):
     section = tmp_path / 'section.md'
     section.write_text('# S\n\n```{.python .input}\n1\n```\n\n'
                        '```{.python .input}\n#@tab pytorch\n2\n```\n')
@@ -277,14 +323,29 @@ def test_a_tab_reruns_for_its_own_module_only(tmp_path, monkeypatch):
         modules[name] = tmp_path / name
         modules[name].parent.mkdir(exist_ok=True)
         modules[name].write_text('x = 1\n')
+    pins = {}
+    for tab in evaluate.TABS:
+        pins[tab] = tmp_path / evaluate.PINS[tab]
+        pins[tab].parent.mkdir(exist_ok=True)
+        pins[tab].write_text('# exact pins\nnumpy==1.0\n')
     monkeypatch.setattr(evaluate, 'ROOT', str(tmp_path))
     monkeypatch.setattr(evaluate, 'RESOURCES', list(modules))
     md = str(section)
+
+    def changed():
+        return [tab for tab in evaluate.TABS
+                if evaluate.content_hash(md, tab) != before[tab]]
+
     before = {tab: evaluate.content_hash(md, tab) for tab in evaluate.TABS}
     modules['gluonbook/torch.py'].write_text('x = 2\n')
-    after = {tab: evaluate.content_hash(md, tab) for tab in evaluate.TABS}
-    assert after['mxnet'] == before['mxnet']
-    assert after['pytorch'] != before['pytorch']
+    assert changed() == ['pytorch']
+    # So does a change of its environment's pins; their comments and
+    # order do not count.
+    modules['gluonbook/torch.py'].write_text('x = 1\n')
+    pins['pytorch'].write_text('numpy==1.0\n# pins, sorted\n')
+    assert changed() == []
+    pins['pytorch'].write_text('numpy==2.0\n')
+    assert changed() == ['pytorch']
 
 
 @pytest.mark.parametrize('tab', make_lib.TABS)

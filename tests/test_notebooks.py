@@ -2,8 +2,8 @@
 or unpacked from the archive the HTML links to (rnn-book/mxnet/,
 rnn-book/pytorch/), they run and print what the build printed (neither
 section below prints timings of its own), and their text refers to
-sections and figures as the HTML does, with no Sphinx markup. A PyTorch
-notebook runs where `import mxnet` fails."""
+sections and figures as the HTML does, with no Sphinx markup. Each runs
+in its own tab's environment alone (the PyTorch one has no mxnet)."""
 import glob
 import os
 import re
@@ -19,7 +19,7 @@ from nbclient import NotebookClient
 import outputs
 
 sys.path.insert(0, os.path.join(outputs.ROOT, 'build'))
-from evaluate import without_mxnet  # noqa: E402
+from evaluate import KERNELS  # noqa: E402
 from finish_html import MODULES, beside_page  # noqa: E402
 from make_lib import book_order  # noqa: E402
 
@@ -75,22 +75,14 @@ def text_outputs(nb):
             if cell.cell_type == 'code']
 
 
-def kernel_environment(tab, folder, monkeypatch):
-    """Make the kernels started from now on fail on `import mxnet` if tab
-    is PyTorch's; folder must be outside the notebook's."""
-    if tab != 'mxnet':
-        monkeypatch.setenv('PYTHONPATH', os.pathsep.join(
-            [without_mxnet(str(folder))] + [p for p in os.environ.get(
-                'PYTHONPATH', '').split(os.pathsep) if p]))
-
-
 def execute(nb, folder, tab):
-    """Run nb in folder; for PyTorch, check that mxnet was absent."""
+    """Run nb in folder, in the tab's kernel (its own environment); for
+    PyTorch, check that mxnet was absent."""
     for cell in nb.cells:
         cell.pop('outputs', None)
     if tab != 'mxnet':
         nb.cells.append(nbformat.v4.new_code_cell(NO_MXNET))
-    NotebookClient(nb, timeout=600, kernel_name='python3',
+    NotebookClient(nb, timeout=600, kernel_name=KERNELS[tab],
                    resources={'metadata': {'path': str(folder)}}).execute()
     if tab != 'mxnet':
         probe = nb.cells.pop()
@@ -115,7 +107,6 @@ def test_notebook_runs_from_an_empty_folder_and_repeats_the_build(
     monkeypatch.delenv('RNN_BOOK_SEED', raising=False)
     folder = tmp_path / 'notebook'
     folder.mkdir()
-    kernel_environment(tab, tmp_path, monkeypatch)
     nb = run_copy(folder, tab)
     assert os.listdir(folder) == ['lang-model-dataset.ipynb']
     assert text_outputs(nb) == text_outputs(
@@ -146,7 +137,6 @@ def test_reading_sections_run_from_the_archive(tmp_path, monkeypatch,
     monkeypatch.delenv('RNN_BOOK_SEED', raising=False)
     with zipfile.ZipFile(ARCHIVE) as z:
         z.extractall(tmp_path)
-    kernel_environment(tab, tmp_path, monkeypatch)
     folder = tmp_path / 'rnn-book' / tab / 'chapter_rnn'
     nb = nbformat.read(str(folder / f'{section}.ipynb'), as_version=4)
     built = outputs.read_notebook(f'chapter_rnn/{section}', tab)

@@ -1,5 +1,6 @@
 """gluonbook.torch, the PyTorch tab's helpers, on toy inputs whose answers
-are known exactly. Imports no mxnet."""
+are known exactly, in the PyTorch tab's environment (.venv-pytorch, where
+`make test` runs this folder): numpy 2, no mxnet."""
 import json
 import os
 import random
@@ -13,7 +14,8 @@ import torch
 
 from gluonbook import torch as gb
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
 
 
 def batches(data_iter):
