@@ -105,12 +105,20 @@ def test_the_table_by_place_is_the_builds(tab):
 @TABS
 def test_the_page_data_are_the_builds(tab):
     saved, data = arrays(tab), page_data(tab)
-    start = int(saved['start'])
+    start, end = int(saved['start']), int(saved['end'])
     text = str(saved['text'])
-    passage = slice(start, start + 400)
+    passage = slice(start, end)
     assert data['framework'] == tab
-    assert data['text'] == text[passage] and len(data['text']) == 400
+    assert data['text'] == text[passage]
+    # "a passage of N characters ..., from the start of a sentence to the
+    # end of another": whole words, the text's last sentence ending at
+    # "coat" (the corpus keeps no punctuation).
+    assert str(len(data['text'])) == outputs.glued(SECTION, 'passage_chars',
+                                                   tab)
+    assert 300 <= len(data['text']) <= 400
     assert text[start:].startswith('the time traveller put the lamp down')
+    assert text[start - 1] == text[end] == ' '
+    assert data['text'].endswith('helped the editor on with his coat')
     assert [m['name'] for m in data['models']] == MODELS
     for j, model in enumerate(data['models']):
         bits = saved['bits'][j][passage]
@@ -197,9 +205,9 @@ def test_the_passage_is_easier_than_the_whole_text(tab, measured):
     # "The passage is easier than the validation text as a whole, for
     # every model: ... each below its figure for the whole text".
     saved = arrays(tab)
-    start = int(saved['start'])
+    start, end = int(saved['start']), int(saved['end'])
     for j, model in enumerate(MODELS):
-        passage = saved['bits'][j][start:start + 400].mean()
+        passage = saved['bits'][j][start:end].mean()
         whole = np.nanmean(saved['bits'][j])
         measured(**{model.replace('-', '') + '_passage': passage,
                     model.replace('-', '') + '_whole': whole})
