@@ -108,14 +108,14 @@ KERNEL_THREADS = {'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
 KERNELS = {tab: f'rnn-book-{tab}' for tab in ['mxnet', 'pytorch', 'jax']}
 PINS = {'mxnet': 'requirements.txt', 'pytorch': 'build/pins-pytorch.txt',
         'jax': 'build/pins-jax.txt'}
-# Run in a tab's kernel after its cells: what the environment holds.
+# Run in a tab's kernel after its cells: what the environment holds (the
+# version of the distribution that provides each module, mxnet-cu112's
+# for mxnet too), without importing anything.
 ENVIRONMENT_PROBE = '''\
 import importlib.metadata as _m, json as _json, sys as _sys
-def _version(name):
-    try:
-        return _m.version(name)
-    except _m.PackageNotFoundError:
-        return None
+def _version(module):
+    names = _m.packages_distributions().get(module)
+    return _m.version(names[0]) if names else None
 print(_json.dumps({'python': _sys.version.split()[0], **{
     name: _version(name) for name in
     ['numpy', 'mxnet', 'torch', 'jax', 'flax', 'optax']}}))
@@ -426,8 +426,8 @@ def run_cells(nb, md_file, tab, progress=None):
     # Local sockets (IPC) rather than TCP on localhost: nothing to listen
     # on, and no kernel warning about unencrypted TCP in every section.
     # The socket files' path must be absolute: the kernel runs in workdir.
-    folder = tempfile.mkdtemp(prefix='rnn-book-kernel-')
     kernel = kernel_of(tab)
+    folder = tempfile.mkdtemp(prefix='rnn-book-kernel-')
     km = KernelManager(kernel_name=kernel, transport='ipc',
                        ip=os.path.join(folder, 'kernel'))
     # No execution timestamps in the cells' metadata: the notebook must
@@ -469,7 +469,7 @@ def probe_environment(client):
         client.nb.cells.pop()
     printed = [out['text'] for out in probe.outputs
                if out.get('name') == 'stdout']
-    return json.loads(printed[-1])
+    return json.loads(''.join(printed))
 
 
 def execute(md_file, tab=TABS[0], show_progress=False, nb=None):
