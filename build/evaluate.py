@@ -71,7 +71,7 @@ from make_lib import ROOT, book_order
 
 BUILD = os.path.join(ROOT, '_build')
 EVAL_DIR = os.path.join(BUILD, 'eval')  # the default tab's; see eval_dir()
-TABS = ['mxnet', 'pytorch']  # as config.ini's `tabs`; the first is default
+TABS = ['mxnet', 'pytorch', 'jax']  # as config.ini's `tabs`; the first is default
 SEED_VARIABLE = 'RNN_BOOK_SEED'
 # Emulated other machines, for `make robustness`: the environment of the
 # kernels (None removes a variable). `busy` is this machine with one core
@@ -87,9 +87,12 @@ PROFILES = {
     # takes its AVX2 path on an AMD CPU anyway, and MXNet's matrix
     # products did not change with OPENBLAS_CORETYPE; both are set for
     # the Intel machines where they may matter.
+    # XLA, JAX's compiler, reads --xla_cpu_max_isa from XLA_FLAGS (an
+    # unknown value gets a warning, AVX2 none).
     'isa': {'OPENBLAS_CORETYPE': 'Haswell', 'DNNL_MAX_CPU_ISA': AVX2,
             'ONEDNN_MAX_CPU_ISA': AVX2, 'MKL_ENABLE_INSTRUCTIONS': AVX2,
-            'ATEN_CPU_CAPABILITY': 'avx2'},
+            'ATEN_CPU_CAPABILITY': 'avx2',
+            'XLA_FLAGS': '--xla_cpu_max_isa=' + AVX2},
     # The libraries' own choice, one thread per core, as in a reader's
     # Jupyter (the build's kernels run one thread each: KERNEL_THREADS).
     'allthreads': {'OMP_NUM_THREADS': None, 'MKL_NUM_THREADS': None},
@@ -101,7 +104,11 @@ PROFILES = {
 # with two when nothing else ran (14 ms against 13), but with one core
 # kept busy by another process two threads took 33 to 41 ms (and up to
 # 390), one thread 11 ms: a thread that waits for a busy core stalls the
-# other. MXNet's speeds did not depend on it (docs/measurements.md).
+# other. MXNet's speeds did not depend on it (docs/measurements.md). XLA,
+# which runs the JAX tab, ignores these variables and keeps its own
+# thread pool: a jitted step of the scratch RNN (32 x 35, 256 units) took
+# a median 5.3 ms quiet and 5.8 ms with one core busy on its default
+# threads, 6.2 and 5.6 ms on one (XLA_FLAGS), so it keeps its default.
 KERNEL_THREADS = {'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
 # Each tab's kernel, registered in .venv by `make venv`, and the pins of its
 # environment (part of a section's content hash).
@@ -122,7 +129,8 @@ print(_json.dumps({'python': _sys.version.split()[0], **{
 '''
 # Copied next to the notebooks, so `sys.path.insert(0, '..')` finds them.
 RESOURCES = ['gluonbook/__init__.py', 'gluonbook/chapter_rnn.py',
-             'gluonbook/torch.py', 'data/timemachine.txt']
+             'gluonbook/torch.py', 'gluonbook/jax.py', 'data/timemachine.txt']
+LIBS = ['gluonbook/chapter_rnn.py', 'gluonbook/torch.py', 'gluonbook/jax.py']
 CELL_TIMEOUT = 20 * 60  # seconds, the same limit d2lbook uses
 ANSI_COLOR = re.compile(r'\x1b\[[0-9;]*m')
 SLOW_CELL = 10  # seconds; a cell that takes longer is reported
@@ -181,15 +189,16 @@ def content_hash(md_file, tab=TABS[0], nb=None):
     sha1 = hashlib.sha1()
     code = '\n'.join(c.source for c in nb.cells if c.cell_type == 'code')
     sha1.update(f'{md_file}:{tab}'.encode() + b'\0' + code.encode() + b'\0')
-    # A tab's notebooks never read the other tab's module.
-    other = {'mxnet': 'gluonbook/torch.py',
-             'pytorch': 'gluonbook/chapter_rnn.py'}[tab]
+    # A tab's notebooks never read the other tabs' modules.
+    own = {'mxnet': 'gluonbook/chapter_rnn.py', 'pytorch': 'gluonbook/torch.py',
+           'jax': 'gluonbook/jax.py'}[tab]
+    other = set(LIBS) - {own}
     with open(os.path.join(ROOT, PINS[tab])) as f:
         pins = sorted(line.strip() for line in f
                       if line.strip() and not line.startswith('#'))
     sha1.update('\n'.join(pins).encode() + b'\0')
     for name in RESOURCES:
-        if name == other:
+        if name in other:
             continue
         with open(os.path.join(ROOT, name), 'rb') as f:
             sha1.update(name.encode() + b'\0' + f.read() + b'\0')

@@ -18,9 +18,9 @@ _build/html_staging (config.ini's html_dir), and publish it as _build/html.
 * d2lbook rewrites d2l.js and d2l.css (with static/book.*) on every build,
   in _build/rst_all when it builds all tabs, but Sphinx copies them only
   when a page changed; they are copied here.
-* The readers' notebooks, one set per tab (mxnet, pytorch). d2lbook
-  builds the HTML from the notebooks in _build/eval and
-  _build/eval_pytorch, so those keep Sphinx's markers (:numref:`sec_rnn`,
+* The readers' notebooks, one set per tab (mxnet, pytorch, jax). d2lbook
+  builds the HTML from the notebooks in _build/eval, _build/eval_pytorch
+  and _build/eval_jax, so those keep Sphinx's markers (:numref:`sec_rnn`,
   :label:, ```toc blocks). The readers' copies, written to
   _build/notebooks/<tab>, say what the HTML says instead: "Section 1.3"
   (a link to that notebook of the same tab), "Fig. 1.3.1" under each
@@ -30,15 +30,16 @@ _build/html_staging (config.ini's html_dir), and publish it as _build/html.
 * Each tab's folder holds its notebooks with what they read, laid out so
   that they run as they are (`sys.path.insert(0, '..')`): gluonbook with
   that tab's module only (chapter_rnn.py for MXNet, torch.py for
-  PyTorch; the PyTorch folder never needs mxnet), the data, the figures,
-  every saved training history of both tabs (the comparison section sets
-  the frameworks side by side) and that tab's trained parameters (.params,
-  .pt), which the section on decoding reads. A README.md beside the two
+  PyTorch, jax.py for JAX; the PyTorch and JAX folders never need mxnet),
+  the data, the figures, every saved training history of all tabs (the
+  comparison section sets the frameworks side by side) and that tab's
+  trained parameters (.params, .pt, .npz), which the section on decoding
+  reads. A README.md beside the
   folders says which is which.
 * The readers' notebooks are copied next to their pages (chapter_rnn/
   rnn.ipynb for MXNet, the default tab, chapter_rnn/rnn-pytorch.ipynb for
   PyTorch), and rnn-book-notebooks.zip holds _build/notebooks: rnn-book/
-  mxnet/ and rnn-book/pytorch/. d2l.js learns which page has a notebook in
+  mxnet/, rnn-book/pytorch/ and rnn-book/jax/. d2l.js learns which page has a notebook in
   which tab, for static/book.js's download links. `make lab` opens
   _build/notebooks in JupyterLab. Each tab's folder has its own
   requirements-<tab>.txt (from the repository root).
@@ -47,9 +48,9 @@ _build/html_staging (config.ini's html_dir), and publish it as _build/html.
   (search excerpts without fetching pages, which file:// forbids).
 * The decoding page gets static/playground.js, and beside it the weights
   of each tab's trained LSTM that the section exported
-  (results/lstm-gluon.js, results/lstm-pytorch.js); the comparison page
-  gets static/surprisal.js, and beside it each tab's surprisal data
-  (results/surprisal-mxnet.js, results/surprisal-pytorch.js). All are
+  (results/lstm-gluon.js, results/lstm-pytorch.js, results/lstm-jax.js);
+  the comparison page gets static/surprisal.js, and beside it each tab's
+  surprisal data (results/surprisal-<tab>.js). All are
   plain scripts, which the page loads with a script tag for the tab the
   reader chose.
 
@@ -80,8 +81,9 @@ ARCHIVE = 'rnn-book-notebooks.zip'
 # Each tab's notebooks import only their own module of gluonbook, and
 # read only their own tab's trained parameters.
 MODULES = {'mxnet': 'gluonbook/chapter_rnn.py',
-           'pytorch': 'gluonbook/torch.py'}
-PARAMETERS = {'mxnet': '*.params', 'pytorch': '*.pt'}
+           'pytorch': 'gluonbook/torch.py',
+           'jax': 'gluonbook/jax.py'}
+PARAMETERS = {'mxnet': '*.params', 'pytorch': '*.pt', 'jax': '*.npz'}
 # Given to the readers of a tab beside its notebooks: what to install.
 def requirements(tab):
     return f'requirements-{tab}.txt'
@@ -106,6 +108,8 @@ TAB_README = {
              '`numpy<1.24`',
     'pytorch': 'PyTorch, on any Python that PyTorch supports, with no '
                'MXNet',
+    'jax': 'JAX with Flax NNX and optax, on Python 3.12 or newer, with '
+           'neither MXNet nor PyTorch',
 }
 # From the `google_tracker` template to the end of its last function,
 # `tagClick`, which static/book.js defines anew.
@@ -701,10 +705,11 @@ Interactive = collections.namedtuple(
     'Interactive', 'page anchor script files writer')
 INTERACTIVE = [
     Interactive('chapter_rnn/decoding.html', 'sec-decoding-playground',
-                'playground.js', ['lstm-gluon.js', 'lstm-pytorch.js'],
+                'playground.js',
+                ['lstm-gluon.js', 'lstm-pytorch.js', 'lstm-jax.js'],
                 'export_lstm_js'),
     Interactive('chapter_rnn/comparison.html', 'sec-comparison-surprisal',
-                'surprisal.js', ['surprisal-mxnet.js', 'surprisal-pytorch.js'],
+                'surprisal.js', [f'surprisal-{tab}.js' for tab in TABS],
                 'write_page_data')]
 
 

@@ -1,8 +1,9 @@
 """Generate gluonbook/'s modules from the chapter's ``#@save`` cells.
 
-The book has two tabs (d2lbook's tab mode): a code cell with no ``#@tab``
+The book has three tabs (d2lbook's tab mode): a code cell with no ``#@tab``
 line belongs to the default tab, mxnet; a cell whose first line is
-``#@tab pytorch`` to the PyTorch tab; ``#@tab all`` to both. A cell whose
+``#@tab pytorch`` to the PyTorch tab, ``#@tab jax`` to the JAX tab,
+``#@tab pytorch, jax`` to both of those; ``#@tab all`` to every tab. A cell whose
 first line (after its ``#@tab`` line, if any) is ``#@save`` is copied whole,
 in book order (the order of the ``toc`` blocks in index.md and
 chapter_rnn/index.md), under a comment naming the section it came from,
@@ -10,6 +11,7 @@ into the module of each tab it belongs to:
 
     mxnet    gluonbook/chapter_rnn.py   (import gluonbook as gb)
     pytorch  gluonbook/torch.py         (from gluonbook import torch as gb)
+    jax      gluonbook/jax.py           (from gluonbook import jax as gb)
 
     python build/make_lib.py          # rewrite the generated modules
     python build/make_lib.py --check  # fail, naming definitions, on drift
@@ -21,9 +23,10 @@ import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TABS = ['mxnet', 'pytorch']  # the first is the default tab
+TABS = ['mxnet', 'pytorch', 'jax']  # the first is the default tab
 LIB_FILES = {'mxnet': os.path.join('gluonbook', 'chapter_rnn.py'),
-             'pytorch': os.path.join('gluonbook', 'torch.py')}
+             'pytorch': os.path.join('gluonbook', 'torch.py'),
+             'jax': os.path.join('gluonbook', 'jax.py')}
 SAVE_MARK = '#@save'
 TAB_MARK = re.compile(r'^# *@tab +([\w, ]+)$')
 LATE_TAB_MARK = re.compile(r'^\s*(# *@tab|%%tab)\b')
@@ -41,8 +44,17 @@ gb = sys.modules[__name__]
 ''', 'pytorch': '''\
 # Generated from chapter_rnn/ by build/make_lib.py: edit the chapter, not
 # this file. Each block below is a `#@save` cell of the PyTorch tab (or of
-# both tabs), in book order. It never imports mxnet.
+# every tab), in book order. It never imports mxnet.
 """The PyTorch helpers that the RNN chapter saves for later sections."""
+import sys
+
+# Saved code calls other helpers as `gb.name`, exactly as the book does.
+gb = sys.modules[__name__]
+''', 'jax': '''\
+# Generated from chapter_rnn/ by build/make_lib.py: edit the chapter, not
+# this file. Each block below is a `#@save` cell of the JAX tab (or of
+# every tab), in book order. It never imports mxnet or torch.
+"""The JAX helpers that the RNN chapter saves for later sections."""
 import sys
 
 # Saved code calls other helpers as `gb.name`, exactly as the book does.

@@ -19,12 +19,13 @@ other profile for seed 0:
 Seed 0 under the default profile is the book's own build, _build/eval
 (made current first, as `make eval` would); every other build goes to a
 folder of its own, _build/seed<SEED>/eval or _build/<profile>-seed0/eval
-(and eval_pytorch beside it; only what changed since that folder's last
+(and eval_pytorch, eval_jax beside it; only what changed since that folder's last
 build is run again, except under `busy`, which always runs everything).
 Then the book's tests run against each folder: tests/test_book.py (every
 cell ran and the output expectations, for each tab; the claims that both
 tabs' texts make, for each tab; and those only the MXNet text makes),
-tests/test_book_pytorch.py (the claims only the PyTorch text makes),
+tests/test_book_pytorch.py and tests/test_book_jax*.py (the claims only
+the PyTorch or the JAX text makes),
 tests/test_gates.py (the claims about gates, for each tab) and
 tests/test_surprisal.py (the comparison's claims about surprisal, for
 each tab). The table
@@ -38,6 +39,7 @@ test_book.py, named by their file, e.g. test_book_pytorch::<check>. The
 exit status is 1 if any check failed on any build.
 """
 import argparse
+import glob
 import os
 import subprocess
 import sys
@@ -48,9 +50,12 @@ from evaluate import BUILD, EVAL_DIR, PROFILES, ROOT, eval_dir_for_seed
 
 # The first file's checks are named as they are; the others' rows carry
 # their file's name.
+# test_book_<tab>*.py: the claims only one tab's text makes.
 TESTS = [os.path.join(ROOT, 'tests', name)
-         for name in ('test_book.py', 'test_book_pytorch.py',
-                      'test_gates.py', 'test_surprisal.py')]
+         for name in ['test_book.py'] + sorted(
+             os.path.basename(p) for p in glob.glob(
+                 os.path.join(ROOT, 'tests', 'test_book_*.py'))) +
+         ['test_gates.py', 'test_surprisal.py']]
 
 
 # The busy profile's load: one process that spins until it is stopped,

@@ -5,15 +5,16 @@ Two modules, both generated from the chapter's ``#@save`` cells by
 
 * ``chapter_rnn.py``, the MXNet (Gluon) tab's helpers, which this package
   exports: ``import gluonbook as gb; gb.rnn(...)``, as in gluonbook 0.8;
-* ``torch.py``, the PyTorch tab's: ``from gluonbook import torch as gb``.
+* ``torch.py``, the PyTorch tab's: ``from gluonbook import torch as gb``;
+* ``jax.py``, the JAX tab's: ``from gluonbook import jax as gb``.
 
 The MXNet module is imported on first use of one of its names, so that
-importing ``gluonbook.torch`` never imports mxnet.
+importing ``gluonbook.torch`` or ``gluonbook.jax`` never imports mxnet.
 """
 import importlib
 
 __version__ = '0.9.0'
-_SUBMODULES = ('chapter_rnn', 'torch')
+_SUBMODULES = ('chapter_rnn', 'torch', 'jax')
 
 
 def _mxnet_helpers():

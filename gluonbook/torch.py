@@ -1,6 +1,6 @@
 # Generated from chapter_rnn/ by build/make_lib.py: edit the chapter, not
 # this file. Each block below is a `#@save` cell of the PyTorch tab (or of
-# both tabs), in book order. It never imports mxnet.
+# every tab), in book order. It never imports mxnet.
 """The PyTorch helpers that the RNN chapter saves for later sections."""
 import sys
 

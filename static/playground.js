@@ -1,7 +1,8 @@
 // The decoding playground of chapter_rnn/decoding.html: the trained LSTM
 // of the tab the reader chose, run in the page. build/finish_html.py adds
 // this script to that page only, and copies beside it the weights that
-// the section's export_lstm_js wrote (lstm-gluon.js, lstm-pytorch.js).
+// the section's export_lstm_js wrote (lstm-gluon.js, lstm-pytorch.js,
+// lstm-jax.js).
 // Each weights file is a plain script that adds one model to
 // window.RNN_BOOK_MODELS; it is loaded with a script tag, since pages
 // opened from file:// may not fetch files.
@@ -12,7 +13,8 @@
 //   c = sigmoid(f) * c + sigmoid(i) * tanh(g);  h = sigmoid(o) * tanh(c)
 //   scores = W_out h + b_out                       (vocab_size)
 // Both Gluon's rnn.LSTM and PyTorch's nn.LSTM stack their gates as input,
-// forget, candidate, output. The weights are float32; the arithmetic here
+// forget, candidate, output; the JAX tab's export stacks Flax's separate
+// per-gate weights in the same order. The weights are float32; the arithmetic here
 // is float64. The decoders follow the section's Python functions: ties go
 // to the lower index, top-k before top-p, beam scores summed in float64.
 ;(function () {
@@ -23,9 +25,11 @@
   var element = PARTS.element, shownChar = PARTS.shownChar;
 
   // Which weights each tab runs: results/<name>.js of the section.
-  var MODEL_OF_TAB = {mxnet: 'lstm-gluon', pytorch: 'lstm-pytorch'};
-  var TAB_NAMES = {mxnet: 'MXNet', pytorch: 'PyTorch'};
-  var LAYER_OF_TAB = {mxnet: 'Gluon\'s rnn.LSTM', pytorch: 'nn.LSTM'};
+  var MODEL_OF_TAB = {mxnet: 'lstm-gluon', pytorch: 'lstm-pytorch',
+                      jax: 'lstm-jax'};
+  var TAB_NAMES = {mxnet: 'MXNet', pytorch: 'PyTorch', jax: 'JAX'};
+  var LAYER_OF_TAB = {mxnet: 'Gluon\'s rnn.LSTM', pytorch: 'nn.LSTM',
+                      jax: 'Flax\'s nnx.LSTMCell'};
   var ANCHOR = 'sec-decoding-playground';  // the section's :label:
   var NUM_BARS = 10;
   var MAX_BEAM = 5;

@@ -2,7 +2,7 @@
 // validation text, each character coloured by the bits a model spent on
 // it. build/finish_html.py adds this script to that page only, and copies
 // beside it the data that the section wrote for each tab
-// (surprisal-mxnet.js, surprisal-pytorch.js): plain scripts that add the
+// (surprisal-mxnet.js, surprisal-pytorch.js, surprisal-jax.js): plain scripts that add the
 // tab's data to window.RNN_BOOK_SURPRISAL, loaded with a script tag,
 // since pages opened from file:// may not fetch files.
 //
@@ -24,7 +24,7 @@
   var element = PARTS.element, shownChar = PARTS.shownChar;
 
   var ANCHOR = 'sec-comparison-surprisal';  // the section's :label:
-  var TAB_NAMES = {mxnet: 'MXNet', pytorch: 'PyTorch'};
+  var TAB_NAMES = {mxnet: 'MXNet', pytorch: 'PyTorch', jax: 'JAX'};
   var GATE_NAMES = {GRU: 'update gate Z', LSTM: 'forget gate F'};
   var MAX_BITS = 8;  // the colour scale ends here; more is as dark
 

@@ -25,7 +25,7 @@ import nbformat
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # As config.ini's `tabs`; the first is the default.
-TABS = ['mxnet', 'pytorch']
+TABS = ['mxnet', 'pytorch', 'jax']
 # `make robustness` points the tests at a build made with another seed
 # (the default tab's folder; the others' are beside it, as evaluate.py
 # writes them).

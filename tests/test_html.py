@@ -32,8 +32,9 @@ HTML_DIR = os.environ.get('RNN_BOOK_HTML_DIR') or os.path.join(
     ROOT, '_build', 'html')
 READERS_DIR = os.path.join(os.path.dirname(HTML_DIR), 'notebooks')
 SCREENSHOT = os.path.join(ROOT, '_build', 'screenshots', 'rnn-gluon.png')
-SCREENSHOT_PYTORCH = os.path.join(ROOT, '_build', 'screenshots',
-                                  'rnn-gluon-pytorch.png')
+# The same page in the other tabs: rnn-gluon-pytorch.png, rnn-gluon-jax.png.
+SCREENSHOTS = {tab: os.path.join(ROOT, '_build', 'screenshots',
+                                 f'rnn-gluon-{tab}.png') for tab in TABS[1:]}
 CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
 # The flags keep Chromium from calling home on a machine with no network.
 CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic',
@@ -185,34 +186,37 @@ def test_page(browser, server, name):
                 urllib.request.Request(url, method='HEAD')).close()
         except urllib.error.HTTPError as e:
             problems.append(f'broken link {link}: HTTP {e.code}')
-    # The default tab first; then the reader picks PyTorch, every panel of
-    # the page follows, and the choice holds when the page is reloaded.
+    # The default tab first; then the reader picks PyTorch, then JAX: every
+    # panel of the page follows, and the choice holds when the page is
+    # reloaded.
     problems += check_tab_shown(page, TABS[0])
     if name == 'chapter_rnn/rnn-gluon.html':
         # The theme scrolls an inner pane: a tall window shows more of it.
         page.set_viewport_size({'width': 1280, 'height': 2400})
         os.makedirs(os.path.dirname(SCREENSHOT), exist_ok=True)
         page.screenshot(path=SCREENSHOT)
-    if 'pytorch' in shown_panels(page):
-        switch_to(page, 'pytorch')
-        problems += check_tab_shown(page, 'pytorch')
+    for tab in TABS[1:]:
+        if tab not in shown_panels(page):
+            continue
+        switch_to(page, tab)
+        problems += check_tab_shown(page, tab)
         selected = page.eval_on_selector_all(
             'a.notebook-download.selected-tab',
             'els => els.map(e => e.dataset.tab)')
-        assert selected == ['pytorch']
+        assert selected == [tab]
         page.reload(wait_until='networkidle')
-        problems += check_tab_shown(page, 'pytorch')
+        problems += check_tab_shown(page, tab)
         if name == 'chapter_rnn/rnn-gluon.html':
-            page.screenshot(path=SCREENSHOT_PYTORCH)
+            page.screenshot(path=SCREENSHOTS[tab])
     page.close()
     assert problems == []
 
 
 @pytest.mark.parametrize('name', PAGES)
-def test_every_page_with_code_has_both_tabs(name):
-    # The same page in both frameworks: a notebook in each tab, and PyTorch
-    # code wherever MXNet code is not shared (a `#@tab all` cell shows
-    # outside the tab panels, in both tabs).
+def test_every_page_with_code_has_every_tab(name):
+    # The same page in every framework: a notebook in each tab, and PyTorch
+    # and JAX code wherever MXNet code is not shared (a `#@tab all` cell
+    # shows outside the tab panels, in every tab).
     with open(os.path.join(HTML_DIR, name), encoding='utf-8') as f:
         html = f.read()
     if 'class="highlight-python' not in html:
@@ -615,7 +619,7 @@ def test_citations_link_to_the_reference_list():
 # the same parameters with the book's functions.
 
 PLAYGROUND = 'chapter_rnn/decoding.html'
-MODEL_OF_TAB = {'mxnet': 'lstm-gluon', 'pytorch': 'lstm-pytorch'}
+MODEL_OF_TAB = {'mxnet': 'lstm-gluon', 'pytorch': 'lstm-pytorch', 'jax': 'lstm-jax'}
 PLAYGROUND_PREFIXES = ['the time traveller ', 'it was', 'q']
 PLAYGROUND_SETTINGS = [{'temperature': 1, 'k': None, 'p': None},
                        {'temperature': 0.7, 'k': 5, 'p': 0.9}]
@@ -829,7 +833,7 @@ def test_playground_works_offline(browser, server, scheme):
             page.wait_for_selector(
                 f'div.decoding-playground[data-model="{MODEL_OF_TAB[tab]}"]',
                 timeout=20000)
-        assert f'the {dict(mxnet="MXNet", pytorch="PyTorch")[tab]} tab' in \
+        assert f'the {dict(mxnet="MXNet", pytorch="PyTorch", jax="JAX")[tab]} tab' in \
             page.inner_text('p.dp-status')
         for decoder in ['greedy', 'sample', 'beam search']:
             page.click(f'button[data-decoder="{decoder}"]')

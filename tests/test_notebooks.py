@@ -1,9 +1,10 @@
 """The built notebooks as a reader gets them, in each tab: copied anywhere,
 or unpacked from the archive the HTML links to (rnn-book/mxnet/,
-rnn-book/pytorch/), they run and print what the build printed (neither
-section below prints timings of its own), and their text refers to
+rnn-book/pytorch/, rnn-book/jax/), they run and print what the build
+printed (neither section below prints timings of its own), and their text refers to
 sections and figures as the HTML does, with no Sphinx markup. Each runs
-in its own tab's environment alone (the PyTorch one has no mxnet)."""
+in its own tab's environment alone (the PyTorch one has no mxnet, the
+JAX one neither mxnet nor torch)."""
 import glob
 import os
 import re
@@ -20,7 +21,7 @@ import outputs
 
 sys.path.insert(0, os.path.join(outputs.ROOT, 'build'))
 from evaluate import KERNELS  # noqa: E402
-from finish_html import MODULES, beside_page  # noqa: E402
+from finish_html import MODULES, PARAMETERS, beside_page  # noqa: E402
 from make_lib import book_order  # noqa: E402
 
 TABS = outputs.TABS
@@ -37,9 +38,14 @@ RAW_MARKER = re.compile(r':[a-z]+:`|^:[a-z_]+:|^```toc', re.MULTILINE)
 # A reference as the HTML shows it, linked or not.
 REFERENCE = re.compile(r'(?:Section|Fig\.) \d+(?:\.\d+)*')
 CAPTION = re.compile(r'^\*Fig\. [\d.]+\* .*$', re.MULTILINE)
-# Run last in a PyTorch notebook: proof that mxnet was not importable.
-NO_MXNET = ('try:\n    import mxnet\nexcept ImportError:\n'
-            '    print("no mxnet")\n')
+# Run last in a PyTorch or JAX notebook: proof that the other tabs'
+# frameworks were not importable (the JAX one has neither mxnet nor torch).
+ABSENT = {'pytorch': ['mxnet'], 'jax': ['mxnet', 'torch']}
+
+
+def absent_probe(modules):
+    return ''.join(f'try:\n    import {m}\nexcept ImportError:\n'
+                   f'    print("no {m}")\n' for m in modules)
 
 
 def archived(tab):
@@ -77,16 +83,18 @@ def text_outputs(nb):
 
 def execute(nb, folder, tab):
     """Run nb in folder, in the tab's kernel (its own environment); for
-    PyTorch, check that mxnet was absent."""
+    PyTorch and JAX, check that the other frameworks were absent."""
     for cell in nb.cells:
         cell.pop('outputs', None)
-    if tab != 'mxnet':
-        nb.cells.append(nbformat.v4.new_code_cell(NO_MXNET))
+    absent = ABSENT.get(tab, [])
+    if absent:
+        nb.cells.append(nbformat.v4.new_code_cell(absent_probe(absent)))
     NotebookClient(nb, timeout=600, kernel_name=KERNELS[tab],
                    resources={'metadata': {'path': str(folder)}}).execute()
-    if tab != 'mxnet':
+    if absent:
         probe = nb.cells.pop()
-        assert [o.get('text') for o in probe.outputs] == ['no mxnet\n']
+        assert ''.join(o.get('text', '') for o in probe.outputs) == ''.join(
+            f'no {m}\n' for m in absent)
     return nb
 
 
@@ -167,11 +175,12 @@ def test_archive_carries_each_tab_with_what_it_reads(tab):
     # The histories of both tabs; this tab's trained parameters only.
     results = os.path.join(outputs.EVAL_DIR, 'chapter_rnn', 'results')
     saved = sorted(os.listdir(results))
-    own, other = ('.params', '.pt') if tab == 'mxnet' else ('.pt', '.params')
+    own = PARAMETERS[tab][1:]  # '*.pt' -> '.pt'
     assert sorted(n[len('chapter_rnn/results/'):] for n in files
                   if n.startswith('chapter_rnn/results/')) == [
         n for n in saved if n.endswith(('.json', own))]
-    assert any(n.endswith('.json') and '-pytorch' in n for n in saved)
+    for other in TABS[1:]:
+        assert any(n.endswith('.json') and f'-{other}' in n for n in saved)
     assert any(n.endswith(own) for n in saved)
     # What to install to run them, from the repository root.
     with open(os.path.join(outputs.ROOT, f'requirements-{tab}.txt'),
