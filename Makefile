@@ -106,7 +106,7 @@ browser:  ## install Debian's chromium for the HTML tests (needs root)
 	    'chromium: sudo apt-get install chromium' >&2; exit 1; }; \
 	  apt-get update -qq && apt-get install -y -qq chromium; }
 
-lib: $(STAMP)  ## regenerate gluonbook/ (both tabs) from the #@save cells
+lib: $(STAMP)  ## regenerate gluonbook/ (all three tabs) from the #@save cells
 	$(PY) build/make_lib.py
 
 check-lib: $(STAMP)  ## fail if gluonbook/ differs from the chapter
@@ -115,10 +115,10 @@ check-lib: $(STAMP)  ## fail if gluonbook/ differs from the chapter
 figures:  ## redraw the structure figures img/*.svg
 	$(PY) build/make_figures.py
 
-eval: check-lib $(ENVS)  ## run the sections that changed, both tabs, into _build/eval*
+eval: check-lib $(ENVS)  ## run the sections that changed, all three tabs, into _build/eval*
 	$(PY) build/evaluate.py
 
-html: eval  ## build the HTML book (both tabs) into _build/html
+html: eval  ## build the HTML book (all three tabs) into _build/html
 	$(BIN)/d2lbook build html --tab all
 	$(PY) build/finish_html.py
 	@echo 'open _build/html/index.html'
@@ -130,7 +130,7 @@ test: html browser  ## check-lib, evaluate, build, then check outputs, library, 
 
 LAB_PORT ?= 8888
 # Jupyter refuses to start as root (as in a container) unless told to.
-lab: html  ## JupyterLab on the readers' notebooks (mxnet/, pytorch/), LAB_PORT 8888
+lab: html  ## JupyterLab on the readers' notebooks (mxnet/, pytorch/, jax/), LAB_PORT 8888
 	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(LAB_PORT) \
 		--ServerApp.root_dir=$(CURDIR)/_build/notebooks \
 		$(if $(filter 0,$(shell id -u)),--allow-root)
@@ -140,7 +140,7 @@ PROFILES ?= isa allthreads busy
 robustness: check-lib $(ENVS)  ## rebuild with SEEDS, and seed 0 on emulated PROFILES; check claims
 	$(PY) build/robustness.py --seeds $(SEEDS) --profiles $(PROFILES)
 
-bench: $(STAMP)  ## training throughput of every model, both frameworks
+bench: $(STAMP) $(ENVS)  ## training throughput of every model, all three frameworks
 	$(PY) build/bench.py
 
 clean:  ## remove everything built (keeps the environments)

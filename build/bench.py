@@ -5,7 +5,11 @@ Every model trains on the same minibatches of The Time Machine
 gradient clipping), after a few warm-up minibatches: the MXNet tab's
 models (from scratch with nd, and Gluon's layers) and the PyTorch tab's
 (from scratch with tensors and autograd, and torch.nn's layers), in the
-same process, each with its tab's gluonbook helpers.
+same process, each with its tab's gluonbook helpers; and the JAX tab's
+(from scratch with jax.numpy, jax.grad and lax.scan, and Flax NNX's
+layers), each a jit-compiled step, in a second process with the JAX
+environment's Python (build/bench_jax.py), which takes its turns when
+this one asks (skipped, with a note, if .venv-jax is missing).
 
 The models take turns: in each of --rounds rounds every model trains
 --batches minibatches, so a slow spell of a shared machine hits them all
@@ -15,7 +19,7 @@ the median of the per-round ratios.
 The last lines give the ceiling that the arithmetic allows: one training
 token's floating-point operations at the rate these cores reach on the
 recurrent step's matrix product (32 x 256 by 256 x 256), the best of
-MXNet, NumPy and PyTorch.
+MXNet, NumPy, PyTorch and JAX.
 
     python build/bench.py [--rounds 5] [--batches 10]
     python build/bench.py --profile 'gluon RNN'   # where the time goes
@@ -28,7 +32,9 @@ import argparse
 import datetime
 import os
 import platform
+import json
 import statistics
+import subprocess
 import sys
 import time
 
@@ -45,6 +51,35 @@ from gluonbook import torch as tb  # noqa: E402  (the PyTorch tab's gb)
 
 BATCH_SIZE, NUM_STEPS, NUM_HIDDENS, LR, THETA = 32, 35, 256, 1, 1
 WARMUP = 5
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+JAX_PYTHON = os.path.join(ROOT, '.venv-jax', 'bin', 'python')
+
+
+class JaxModels:
+    """The JAX tab's models, trained by build/bench_jax.py in the JAX
+    environment when asked: their names, and a step of timed minibatches
+    or a product rate on request."""
+
+    def __init__(self):
+        self.process = subprocess.Popen(
+            [JAX_PYTHON, os.path.join(ROOT, 'build', 'bench_jax.py')],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.compile_seconds = json.loads(self.ask('models'))
+
+    def ask(self, request):
+        self.process.stdin.write(request + '\n')
+        self.process.stdin.flush()
+        answer = self.process.stdout.readline().strip()
+        if not answer or answer.startswith('error'):
+            raise RuntimeError(f'build/bench_jax.py, asked {request!r}, '
+                               f'answered {answer!r}')
+        return answer
+
+    def timed(self, name, start, count):
+        return float(self.ask(f'time {name} {start} {count}'))
+
+    def close(self):
+        self.process.communicate('quit\n')
 
 
 def load_batches():
@@ -340,12 +375,22 @@ def main():
         steps[name] = make_step()
         data[name] = batches if name in mxnet_models else t_batches
         warm_up(steps[name], data[name])
+    jax_models = None
+    if os.path.exists(JAX_PYTHON):
+        jax_models = JaxModels()  # compiles and warms up its models
+        print('# jax models, seconds to compile and warm up: ' + ', '.join(
+            f'{name} {seconds:.1f}'
+            for name, seconds in jax_models.compile_seconds.items()) + '\n')
+    else:
+        print(f'# no {os.path.relpath(JAX_PYTHON, ROOT)} (make venv): the '
+              f'JAX tab\'s models are not measured\n')
+    jax_names = list(jax_models.compile_seconds) if jax_models else []
 
     # One token costs 3x the forward FLOPs (forward, and backward for the
     # activations and the weights): input projection, recurrence, output.
     flops = 3 * 2 * (vocab_size * NUM_HIDDENS + NUM_HIDDENS ** 2 +
                      NUM_HIDDENS * vocab_size)
-    rates = {name: [] for name in steps}
+    rates = {name: [] for name in list(steps) + jax_names}
     product_rates = []  # measured in every round, like the models
     position = WARMUP
     for _ in range(args.rounds):
@@ -353,8 +398,14 @@ def main():
             chunk = [data[name][(position + i) % len(batches)]
                      for i in range(args.batches)]
             rates[name].append(timed(step, chunk))
+        for name in jax_names:
+            rates[name].append(jax_models.timed(name, position, args.batches))
         position += args.batches
         product_rates.append(step_product_rates())
+        if jax_models:
+            product_rates[-1]['jax'] = float(jax_models.ask('product'))
+    if jax_models:
+        jax_models.close()
     ceilings = [max(r.values()) * 1e9 / flops for r in product_rates]
 
     def ratio(a, b):
@@ -387,6 +438,12 @@ def main():
     print(f'scratch RNN (torch) / torch RNN: '
           f'{ratio(rates["scratch RNN (torch)"], torch_rnn):.2f}')
     print(f'gluon RNN / torch RNN: {ratio(gluon, torch_rnn):.2f}')
+    if jax_models:
+        flax_rnn = rates['flax nnx RNN']
+        print(f'flax nnx RNN / ceiling: {ratio(flax_rnn, ceilings):.0%}')
+        print(f'scratch RNN (jax) / flax nnx RNN: '
+              f'{ratio(rates["scratch RNN (jax)"], flax_rnn):.2f}')
+        print(f'flax nnx RNN / torch RNN: {ratio(flax_rnn, torch_rnn):.2f}')
 
 
 if __name__ == '__main__':

@@ -85,7 +85,7 @@ def test_sections_read_histories_only_from_earlier_sections():
         loaded = evaluate.re.findall(r"load_history\('([\w-]+)'", text)
         if 'gb.load_history(name)' in text:  # names listed in a table
             loaded += evaluate.re.findall(
-                r"'([\w-]+-(?:scratch|gluon|pytorch))'", text)
+                r"'([\w-]+-(?:scratch|gluon|pytorch|jax))'", text)
         for name in loaded:
             assert saved_by.get(name, len(order)) < position, (md_file, name)
         # Parameters too: decoding reads what lstm saves, comparison what
@@ -95,18 +95,19 @@ def test_sections_read_histories_only_from_earlier_sections():
         read = evaluate.re.findall(r"load_params\('([\w-]+)'", text)
         if 'gb.load_params(saved' in text:  # names listed in a table
             read += evaluate.re.findall(
-                r"'((?:rnn|gru|lstm)-(?:gluon|pytorch))',\s*(?:None|1)\)",
+                r"'((?:rnn|gru|lstm)-(?:gluon|pytorch|jax))',\s*(?:None|1)\)",
                 text)
-            assert len(read) == 6, (md_file, read)
+            assert len(read) == 9, (md_file, read)
         for name in read:
             assert params_by.get(name, len(order)) < position, (md_file,
                                                                  name)
     # Nine runs in each tab (gru's control too), and the best counting
     # model of lang-model (which rnn quotes); each tab's trained RNN, GRU
     # and LSTM.
-    assert len(saved_by) == 19 and '5-gram' in saved_by, sorted(saved_by)
-    assert sorted(params_by) == ['gru-gluon', 'gru-pytorch', 'lstm-gluon',
-                                 'lstm-pytorch', 'rnn-gluon', 'rnn-pytorch']
+    assert len(saved_by) == 28 and '5-gram' in saved_by, sorted(saved_by)
+    assert sorted(params_by) == [
+        'gru-gluon', 'gru-jax', 'gru-pytorch', 'lstm-gluon', 'lstm-jax',
+        'lstm-pytorch', 'rnn-gluon', 'rnn-jax', 'rnn-pytorch']
 
 
 def test_failing_cell_is_named(tmp_path):
@@ -203,7 +204,8 @@ def test_only_reading_sections_depend_on_saved_histories():
     # control's and the GRU's (gru's): only the histories they name, not
     # their own, which change with every run.
     assert [os.path.basename(path) for path in evaluate.results_of(
-        'chapter_rnn/gru.md')] == ['rnn-gluon.json', 'rnn-pytorch.json']
+        'chapter_rnn/gru.md')] == ['rnn-gluon.json', 'rnn-jax.json',
+                                   'rnn-pytorch.json']
     results = {os.path.basename(path) for path in
                evaluate.results_of('chapter_rnn/comparison.md')}
     assert {'rnn-scratch.json', 'gru-gluon.json', 'lstm-scratch.json',
@@ -211,8 +213,10 @@ def test_only_reading_sections_depend_on_saved_histories():
     # lstm saves the parameters that decoding reads; it must not depend on
     # them itself.
     assert [os.path.basename(path) for path in evaluate.results_of(
-        'chapter_rnn/lstm.md')] == ['gru-gluon.json', 'gru-pytorch.json',
+        'chapter_rnn/lstm.md')] == ['gru-gluon.json', 'gru-jax.json',
+                                    'gru-pytorch.json',
                                     'rnn-control-gluon.json',
+                                    'rnn-control-jax.json',
                                     'rnn-control-pytorch.json']
     results = {os.path.basename(path) for path in
                evaluate.results_of('chapter_rnn/decoding.md')}
@@ -244,8 +248,10 @@ def test_each_tab_runs_its_own_cells_in_its_own_environment(tmp_path):
     section.write_text(
         '# T\n\nShared text.\n\n:begin_tab:`mxnet`\nGluon text.\n:end_tab:'
         '\n\n:begin_tab:`pytorch`\nPyTorch text.\n:end_tab:\n\n'
+        ':begin_tab:`jax`\nJAX text.\n:end_tab:\n\n'
         '```{.python .input  n=1}\nimport mxnet\nprint("mx")\n```\n\n'
         '```{.python .input  n=1}\n#@tab pytorch\nprint("pt")\n```\n\n'
+        '```{.python .input  n=1}\n#@tab jax\nprint("jx")\n```\n\n'
         '```{.python .input  n=2}\n#@tab all\nprint("both")\n```\n')
     md = str(section)
     outputs, environments = {}, {}
@@ -256,18 +262,26 @@ def test_each_tab_runs_its_own_cells_in_its_own_environment(tmp_path):
         assert 'Shared text.' in text
         assert ('Gluon text.' in text) == (tab == 'mxnet')
         assert ('PyTorch text.' in text) == (tab == 'pytorch')
+        assert ('JAX text.' in text) == (tab == 'jax')
         outputs[tab] = [o['text'] for c in nb.cells
                         if c.cell_type == 'code' for o in c.outputs]
         environments[tab] = nb.metadata['environment']
     assert outputs == {'mxnet': ['mx\n', 'both\n'],
-                       'pytorch': ['pt\n', 'both\n']}
+                       'pytorch': ['pt\n', 'both\n'],
+                       'jax': ['jx\n', 'both\n']}
     # Each kernel ran in its tab's environment, recorded in the notebook:
-    # the PyTorch tab's has numpy 2 and no mxnet, as a reader's has.
+    # the PyTorch tab's has numpy 2 and no mxnet, the JAX tab's Python 3.12
+    # and neither mxnet nor torch, as a reader's has.
     assert environments['mxnet']['mxnet'] == '1.9.1'
     assert environments['mxnet']['numpy'] == '1.23.5'
     assert environments['pytorch']['mxnet'] is None
     assert environments['pytorch']['torch'].startswith('2.13.0')
     assert environments['pytorch']['numpy'].startswith('2.')
+    assert environments['jax']['python'].startswith('3.12.')
+    assert environments['jax']['jax'] == '0.12.0.1'
+    assert environments['jax']['flax'] == '0.12.12'
+    assert environments['jax']['mxnet'] is None
+    assert environments['jax']['torch'] is None
     section.write_text('# T\n\n```{.python .input}\n#@tab pytorch\n'
                        'import mxnet\n```\n')
     with pytest.raises(RuntimeError, match="No module named 'mxnet'"):
@@ -328,9 +342,11 @@ def book_of_its_own(tmp_path, monkeypatch):
 def test_a_tab_reruns_for_its_own_module_and_pins_only(tmp_path, monkeypatch):
     section = tmp_path / 'section.md'
     section.write_text('# S\n\n```{.python .input}\n1\n```\n\n'
-                       '```{.python .input}\n#@tab pytorch\n2\n```\n')
+                       '```{.python .input}\n#@tab pytorch\n2\n```\n\n'
+                       '```{.python .input}\n#@tab jax\n3\n```\n')
     modules = {}
-    for name in ['gluonbook/chapter_rnn.py', 'gluonbook/torch.py']:
+    for name in ['gluonbook/chapter_rnn.py', 'gluonbook/torch.py',
+                 'gluonbook/jax.py']:
         modules[name] = tmp_path / name
         modules[name].parent.mkdir(exist_ok=True)
         modules[name].write_text('x = 1\n')
@@ -352,6 +368,12 @@ def test_a_tab_reruns_for_its_own_module_and_pins_only(tmp_path, monkeypatch):
     assert changed() == []
     pins['pytorch'].write_text('numpy==2.0\n')
     assert changed() == ['pytorch']
+    pins['pytorch'].write_text('numpy==1.0\n')
+    modules['gluonbook/jax.py'].write_text('x = 3\n')
+    assert changed() == ['jax']
+    modules['gluonbook/jax.py'].write_text('x = 1\n')
+    pins['jax'].write_text('numpy==2.5.5\n')
+    assert changed() == ['jax']
 
 
 @pytest.mark.parametrize('tab', make_lib.TABS)
@@ -380,6 +402,7 @@ def test_a_changed_tab_makes_d2lbook_merge_the_section_again(
             f.write('{}')
     os.utime(paths['mxnet'], (1000, 1000))
     os.utime(paths['pytorch'], (2000, 2000))
+    os.utime(paths['jax'], (1500, 1500))
     evaluate.mark_for_merge(md)
     assert os.path.getmtime(paths['mxnet']) == 2000
     os.utime(paths['mxnet'], (3000, 3000))
@@ -393,17 +416,25 @@ GLUE_SECTION = '''# G
 #@tab all
 import sys
 sys.path.insert(0, %(root)r)
-from gluonbook.torch import glue
 ```
 
 ```{.python .input  n=2}
+from gluonbook.torch import glue
 glue('ratio', 6.04, '%%.1f')
 glue('same', 2, '%%d')
 ```
 
 ```{.python .input  n=2}
 #@tab pytorch
+from gluonbook.torch import glue
 glue('ratio', 1.26, '%%.1f')
+glue('same', 2, '%%d')
+```
+
+```{.python .input  n=2}
+#@tab jax
+from gluonbook.jax import glue
+glue('ratio', 2.51, '%%.1f')
 glue('same', 2, '%%d')
 ```
 
@@ -415,6 +446,10 @@ Gluon trained :glue:`ratio` times as fast.
 
 :begin_tab:`pytorch`
 PyTorch trained :glue:`ratio` times as fast.
+:end_tab:
+
+:begin_tab:`jax`
+JAX trained :glue:`ratio` times as fast.
 :end_tab:
 '''
 
@@ -438,7 +473,7 @@ def test_glued_values_reach_the_text_of_their_own_tab(tmp_path, monkeypatch):
         nb = nbformat.read(evaluate.target_of(md, tab), as_version=4)
         text = '\n'.join(c.source for c in nb.cells
                          if c.cell_type == 'markdown')
-        ratio = {'mxnet': '6.0', 'pytorch': '1.3'}[tab]
+        ratio = {'mxnet': '6.0', 'pytorch': '1.3', 'jax': '2.5'}[tab]
         assert f'trained {ratio} times as fast' in text
         assert 'Both tabs agree on 2.' in text and ':glue:' not in text
         assert nb.metadata['glue'] == {'ratio': ratio, 'same': '2'}
