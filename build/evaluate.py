@@ -57,6 +57,7 @@ kernels run in the environment of an emulated other machine (PROFILES).
 `make robustness` checks the book's claims on such builds.
 """
 import argparse
+import fnmatch
 import glob
 import hashlib
 import json
@@ -154,13 +155,19 @@ def results_of(md_file):
     folder = os.path.join(os.path.dirname(target_of(md_file)), 'results')
     paths = []
     for call, extensions in [('gb.load_history(', ['.json']),
-                             ('gb.load_params(', ['.params', '.pt'])]:
+                             ('gb.load_params(', ['.params', '.pt', '.npz'])]:
         names = re.findall(re.escape(call) + r"'([\w-]+)'", text)
         if text.count(call) > len(names):  # a name held in a variable
             names = ['*']
         for name in names:
             for extension in extensions:
                 paths += glob.glob(os.path.join(folder, name + extension))
+    # Not what the section writes itself (the comparison's surprisal-<tab>
+    # .npz, beside the JAX tab's parameters): it would never be current.
+    own = set(re.findall(r"f?'([\w{}-]+)\.npz'", text))
+    own = {re.sub(r'\{[^}]*\}', '*', name) for name in own}
+    paths = [p for p in paths if not any(
+        fnmatch.fnmatch(os.path.basename(p), name + '.npz') for name in own)]
     return sorted(set(paths))
 
 

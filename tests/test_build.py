@@ -243,6 +243,27 @@ def test_a_section_that_loads_parameters_reruns_when_they_change(tmp_path):
     assert evaluate.content_hash(str(writer)) == writer_digest
 
 
+def test_every_tabs_parameters_count_but_not_what_the_section_writes(
+        tmp_path):
+    # A section that reads parameters by a computed name (the comparison)
+    # depends on every tab's (.params, .pt, .npz), but not on the .npz it
+    # writes itself (surprisal-<tab>.npz), which would make it never
+    # current.
+    reader = tmp_path / 'reader.md'
+    reader.write_text("# R\n\n```{.python .input}\n"
+                      "for name in names:\n"
+                      "    gb.load_params(name, model)\n"
+                      "np.savez(os.path.join(gb.RESULTS_DIR, "
+                      "f'surprisal-{framework}.npz'), x=1)\n```\n")
+    results = tmp_path / 'results'
+    results.mkdir()
+    for name in ['m.params', 'm.pt', 'm.npz', 'surprisal-jax.npz',
+                 'surprisal-mxnet.npz']:
+        (results / name).write_bytes(b'1')
+    assert [os.path.basename(p) for p in evaluate.results_of(str(reader))] \
+        == ['m.npz', 'm.params', 'm.pt']
+
+
 def test_each_tab_runs_its_own_cells_in_its_own_environment(tmp_path):
     section = tmp_path / 'tabs.md'
     section.write_text(

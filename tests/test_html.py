@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import threading
 import urllib.error
@@ -635,12 +636,32 @@ PLAYGROUND_CALL = """([name, args]) => new Promise((resolve, reject) => {
 
 
 @functools.lru_cache(maxsize=None)
+def jax_reference(request):
+    """The JAX tab's LSTM, in the JAX environment (tests/jax_reference.py):
+    the answer to one request, given as a JSON string."""
+    import outputs
+    results = os.path.join(outputs.EVAL_DIR, 'chapter_rnn', 'results')
+    answer = subprocess.run(
+        [os.path.join(ROOT, '.venv-jax', 'bin', 'python'),
+         os.path.join(ROOT, 'tests', 'jax_reference.py')],
+        input=json.dumps({'results': results,
+                          'requests': [json.loads(request)]}),
+        capture_output=True, text=True, check=True).stdout
+    return json.loads(answer)[0]
+
+
+@functools.lru_cache(maxsize=None)
 def python_lstm(tab):
     """(gb, model, ctx or device, char_to_idx, idx_to_char, vocab_size):
-    the tab's trained LSTM as decoding.md loads it."""
+    the tab's trained LSTM as decoding.md loads it (for JAX, whose model
+    runs in its own environment, only the vocabulary)."""
     import outputs
     path = os.path.join(outputs.EVAL_DIR, 'chapter_rnn', 'results',
                         MODEL_OF_TAB[tab])
+    if tab == 'jax':
+        import gluonbook as gb  # the same vocabulary in every tab
+        _, char_to_idx, idx_to_char, vocab_size = gb.load_data_time_machine()
+        return None, None, None, char_to_idx, idx_to_char, vocab_size
     if tab == 'mxnet':
         import gluonbook as gb
         import mxnet as mx
@@ -664,6 +685,10 @@ def python_lstm(tab):
 def python_probabilities(tab, prefix, settings):
     """The next-character distribution after prefix, as predict_sample
     computes it (float64, from the model's float32 scores)."""
+    if tab == 'jax':
+        import numpy as np
+        return np.array(jax_reference(json.dumps(
+            ['probabilities', prefix, settings])))
     gb, model, ctx, char_to_idx, _, vocab_size = python_lstm(tab)
     indices = [[char_to_idx[c] for c in prefix]]
     if tab == 'mxnet':
@@ -685,6 +710,9 @@ def python_probabilities(tab, prefix, settings):
 
 
 def python_beam_search(tab, prefix, num_chars, beam_width):
+    if tab == 'jax':
+        return jax_reference(json.dumps(['beam', prefix, num_chars,
+                                         beam_width]))
     gb, model, ctx, char_to_idx, idx_to_char, vocab_size = python_lstm(tab)
     return gb.predict_beam_search(prefix, num_chars, model, vocab_size, ctx,
                                   idx_to_char, char_to_idx,
