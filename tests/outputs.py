@@ -35,12 +35,16 @@ EXPECTED = os.path.join(ROOT, 'tests', 'expected_outputs.json')
 EPOCH_LINE = re.compile(
     r'^epoch (\d+), perplexity ([\d.]+|nan|inf), val perplexity ([\d.]+|nan|'
     r'inf), time ([\d.]+) sec$')
+# The JAX tab's training functions compile their steps before the first
+# epoch and print how long that took, once, before the progress lines.
+COMPILE_LINE = re.compile(r'^compile ([\d.]+) sec$')
 # What gb.glue displays (the build removes it from the outputs).
 GLUE_MIME = 'application/vnd.rnn-book.glue+json'
 # The library layer against the scratch model: Gluon's in the MXNet tab,
-# nn.RNN in the PyTorch tab.
+# nn.RNN in the PyTorch tab, Flax's nnx.RNN in the JAX tab.
 SPEEDUP_LINE = re.compile(
-    r'^speedup of (?:gluon|nn\.RNN) over scratch: ([\d.]+)x$', re.MULTILINE)
+    r'^speedup of (?:gluon|nn\.RNN|nnx\.RNN) over scratch: ([\d.]+)x$',
+    re.MULTILINE)
 
 
 def check_tab(tab):
@@ -175,6 +179,8 @@ def check_training(text, spec):
     lines = text.rstrip('\n').split('\n')
     problems, epochs = [], []
     i = 0
+    if lines and COMPILE_LINE.match(lines[0]):
+        i = 1  # the JAX tab's compile time, printed once before the epochs
     while i < len(lines):
         m = EPOCH_LINE.match(lines[i])
         if not m:

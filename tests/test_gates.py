@@ -2,7 +2,8 @@
 trained like the gated models, the gradient's decay with the distance,
 and the gates' values on the validation text (the text's relations and
 its glued numbers against the printed outputs); and that gate_values
-reads the gate the layer computes."""
+reads the gate the layer computes (for MXNet and PyTorch here; the JAX
+tab's helpers are checked in tests/env_jax/test_gru.py, in .venv-jax)."""
 import numpy as np
 import pytest
 
@@ -10,7 +11,7 @@ import outputs
 from outputs import numbers_after, output
 
 GRU, LSTM = 'chapter_rnn/gru', 'chapter_rnn/lstm'
-LAYER = {'mxnet': 'gluon', 'pytorch': 'pytorch'}
+LAYER = {'mxnet': 'gluon', 'pytorch': 'pytorch', 'jax': 'jax'}
 TABS = pytest.mark.parametrize('tab', outputs.TABS)
 
 
@@ -191,6 +192,8 @@ def test_gate_values_are_the_pytorch_layers_gates():
 def test_input_grad_norms_measure_the_last_steps_loss(tab):
     # An RNN with zero recurrent weights carries nothing from one step to
     # the next: the last step's loss depends on its own input only.
+    if tab == 'jax':  # .venv has no jax: tests/env_jax/test_gru.py has it
+        pytest.skip('checked in .venv-jax by tests/env_jax/test_gru.py')
     if tab == 'mxnet':
         import gluonbook as gb
         from mxnet import nd

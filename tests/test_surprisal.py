@@ -17,7 +17,9 @@ SECTION = 'chapter_rnn/comparison'
 SAVED = {'mxnet': {'RNN': 'rnn-gluon', 'GRU': 'gru-gluon',
                    'LSTM': 'lstm-gluon', '5-gram': '5-gram'},
          'pytorch': {'RNN': 'rnn-pytorch', 'GRU': 'gru-pytorch',
-                     'LSTM': 'lstm-pytorch', '5-gram': '5-gram'}}
+                     'LSTM': 'lstm-pytorch', '5-gram': '5-gram'},
+         'jax': {'RNN': 'rnn-jax', 'GRU': 'gru-jax', 'LSTM': 'lstm-jax',
+                 '5-gram': '5-gram'}}
 MODELS = ['5-gram', 'RNN', 'GRU', 'LSTM']
 PLACES = ['space', '1st letter', '2nd letter', '3rd-4th letter',
           '5th letter on']
