@@ -172,12 +172,12 @@ SEQUENCE_BOUNDS = {
               'glue_slack': 0.6},
     'pytorch': {'test_over_train': (1 / 1.5, 1.5), 'multi': 3,
                 'ratio_64': 4, 'glue_slack': math.inf},
-    # JAX, over seeds 0-29: test/train 0.82-1.33, multi-step 10.9-1100
-    # times the one-step test error, k=4 at most 1.35 times k=1, k=64
-    # 4.9-35.5 times k=1 (so the glued whole number is within 0.5 plus the
-    # printed errors' rounding, under 0.1 at 36, of their ratio).
+    # JAX, over seeds 0-59: test/train 0.82-1.33, multi-step 10.9-1100
+    # times the one-step test error, k=4 at most 1.57 times k=1, k=64
+    # 4.9-57 times k=1 (so the glued whole number is within 0.5 plus the
+    # printed errors' rounding, about 0.06 at 57, of their ratio).
     'jax': {'test_over_train': (0.75, 1.45), 'multi': 5, 'ratio_64': 4,
-            'glue_slack': 0.6}}
+            'glue_slack': 0.7}}
 
 
 @pytest.mark.parametrize('tab', TABS)
@@ -927,22 +927,30 @@ def test_comparison_text(measured):
         ('LSTM', 'gluon'): ('adam', 0.005),
         ('LSTM-128', 'gluon'): ('adam', 0.01),
         ('LSTM-128 x 2', 'gluon'): ('adam', 0.01)}
-    deep, wide = rows[('LSTM-128 x 2', 'gluon')], rows[('LSTM', 'gluon')]
-    assert deep['params'] < wide['params'] and deep['best8'] < wide['best8']
-    # "For every gated run of 8 epochs or more but one, the training
+    # "In every framework the two-layer LSTM of 128 units has fewer
+    # parameters than the one-layer LSTM of 256 and ... a lower validation
+    # perplexity"
+    for framework in TABS:
+        layer = LAYER[framework]
+        rows_fw = comparison_rows(framework)
+        deep, wide = rows_fw[('LSTM-128 x 2', layer)], rows_fw[('LSTM', layer)]
+        assert deep['params'] < wide['params'], framework
+        assert deep['best8'] < wide['best8'], framework
+    # "For every gated run of 8 epochs or more but two, the training
     # perplexity at the best epoch is below the validation perplexity there
-    # ... The exception is PyTorch's two-layer LSTM ... its training
-    # perplexity ends level with its validation perplexity, within 0.2 of
-    # it. The ReLU RNNs ... also end below their validation perplexity.
-    # ... the tanh RNN ... ends with a training perplexity above its
-    # validation perplexity, in both frameworks."
+    # ... The exceptions are the two-layer LSTMs of PyTorch and JAX ...
+    # their training perplexity ends level with their validation
+    # perplexity, within 0.2 of it. The ReLU RNNs ... also end below their
+    # validation perplexity. ... the tanh RNN ... ends with a training
+    # perplexity above its validation perplexity, in every framework."
     for framework in TABS:
         long_runs = {key: row for key, row in
                      comparison_rows(framework).items()
                      if row['best8'] is not None}
         assert len(long_runs) == 7, framework
         for key, row in long_runs.items():
-            if framework == 'pytorch' and key == ('LSTM-128 x 2', 'nn'):
+            if framework != 'mxnet' and key == ('LSTM-128 x 2',
+                                                LAYER[framework]):
                 assert abs(row['train8'] - row['best8']) < 0.2, row
             elif key[0] == 'RNN-tanh':
                 assert row['train8'] > row['best8'], (framework, key, row)
@@ -1097,7 +1105,14 @@ DECODERS = {
     'mxnet': {'above_held': 0.8, 'beam_repeated': 51,
               'beam_distinct': 100 / 3, 'warm_book': (55, 78)},
     'pytorch': {'above_held': 0.5, 'beam_repeated': 5,
-                'beam_distinct': math.inf, 'warm_book': (50, 80)}}
+                'beam_distinct': math.inf, 'warm_book': (50, 80)},
+    # JAX: the PyTorch tab's words and bounds. Over two JAX LSTMs (seeds 0
+    # and 1): beams 0.83 bits or more above the held-out text, 48% or
+    # more repeated 4-grams, 37% or fewer distinct words; temperature 0.5
+    # below greedy by 0.08 or more; 62% and 72% book words at temperature
+    # 1.
+    'jax': {'above_held': 0.5, 'beam_repeated': 5,
+            'beam_distinct': math.inf, 'warm_book': (50, 80)}}
 
 
 @pytest.mark.parametrize('tab', TABS)

@@ -60,8 +60,7 @@ def test_gated_models_beat_the_control_trained_alike(tab, measured):
     assert gru[0] < control[0] and lstm[0] < control[0]
     # gru: "the ReLU RNN of sec_rnn_gluon ... reached <relu_best> in its 20
     # epochs, better than the control and still not as well as the GRU."
-    relu = min(outputs.saved_history(
-        'rnn-gluon' if tab == 'mxnet' else 'rnn-pytorch', tab)['val'])
+    relu = min(outputs.saved_history(f'rnn-{layer}', tab)['val'])
     measured(relu_best=relu)
     assert outputs.glued(GRU, 'relu_best', tab) == '%.2f' % relu
     assert gru[0] < relu < control[0]

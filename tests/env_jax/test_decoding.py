@@ -221,6 +221,26 @@ def test_draw_splits_the_key_and_never_draws_a_zero():
     assert set(drawn) == {1, 3}
 
 
+def test_decoders_predict_without_dropout_and_leave_training_mode():
+    # A model with dropout: were it active while decoding, the scores
+    # would not be the model's, and the decoders that keep only the best
+    # character would not write greedy decoding's text.
+    rngs = nnx.Rngs(0)
+    model = gb.RNNModel(nnx.RNN(nnx.LSTMCell(27, 32, rngs=rngs)), 27,
+                        dropout=0.5, rngs=rngs)
+    keys = iter(jax.random.split(jax.random.key(1), 64))
+    for _, param in nnx.iter_graph(model):
+        if isinstance(param, nnx.Param):
+            param[...] = 2.0 * jax.random.normal(next(keys), param.shape)
+    args = (model, 27, ALPHABET, ALPHABET_TO_IDX)
+    greedy = gb.predict_rnn_jax('the ', 30, *args)
+    assert gb.predict_sample('the ', 30, *args, KEY, k=1) == greedy
+    assert gb.predict_beam_search('the ', 30, *args, beam_width=1) == greedy
+    dropouts = [m for _, m in nnx.iter_graph(model)
+                if isinstance(m, nnx.Dropout)]
+    assert dropouts and not any(d.deterministic for d in dropouts)
+
+
 # --- beam search ------------------------------------------------------------
 
 @pytest.mark.parametrize('seed', [0, 1, 2])

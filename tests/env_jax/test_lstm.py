@@ -158,7 +158,7 @@ def test_exported_weights_give_the_models_probabilities(tmp_path):
     expected = np.asarray(jax.nn.softmax(output, axis=1), dtype=float)
     got = playground_probs(arrays, indices)
     assert expected.shape == got.shape == (len(indices), V)
-    assert expected.max() > 0.4  # far from uniform: the weights matter
+    assert expected.max() > 2 / V  # not uniform: the weights matter
     assert np.abs(got - expected).max() < 1e-5
     # The check can fail: the gates stacked i, f, o, g (get_lstm_params'
     # order, not the page's) give other probabilities.
@@ -223,7 +223,8 @@ def test_load_params_errors(tmp_path, monkeypatch):
     gb.save_params('small', model)
     before = all_params(lstm_model(seed=3, num_hiddens=H + 1))
     wider = lstm_model(seed=3, num_hiddens=H + 1)
-    with pytest.raises(ValueError, match=r'does not fit the model.*ii/kernel'):
+    with pytest.raises(ValueError,
+                       match=r'does not fit the model.*ii/kernel'):
         gb.load_params('small', wider)
     after = all_params(wider)
     assert all(np.array_equal(before[k], after[k]) for k in before)
