@@ -179,19 +179,20 @@ def test_jax_deep_rnn_text(measured):
     measured(speed_ratio=ratio)
     assert outputs.glued(DEEP, 'speed_ratio', 'jax') == '%.2f' % ratio
     assert ratio < 0.8
-    # "Xavier initialisation got the two-layer model much further in its
-    # first epoch than the small initial weights ... LeCun normal ... did
-    # about as well as Xavier: ... ended within a few tenths of a unit of
-    # perplexity of each other" (0.3 at most; seeds
-    # 0-3: Xavier 6.04-6.20, LeCun 5.88-6.09, small 7.80-9.19).
+    # "Xavier initialisation got the two-layer model further in its first
+    # epoch than the small initial weights ... and so did LeCun normal"
+    # (by half a unit of perplexity at least; seeds 0-3: Xavier
+    # 6.04-6.20, LeCun 5.88-6.09, small 7.80-9.19; seed 2 of the JAX tab
+    # alone, 2026-12-02: 7.43, 5.86, 6.45, where "within a few tenths" of
+    # each other, which the text said before, failed).
     m = outputs.re.search(r'after 1 epoch: ([\d.]+) from N\(0, 0\.01\^2\), '
                           r'([\d.]+) from LeCun normal, ([\d.]+) from '
                           r'Xavier$', text, outputs.re.MULTILINE)
     small, lecun, xavier = (float(x) for x in m.groups())
     measured(small_minus_xavier=small - xavier,
              lecun_minus_xavier=lecun - xavier)
-    assert small - xavier > 1
-    assert abs(lecun - xavier) < 0.3
+    assert small - xavier > 0.5
+    assert small - lecun > 0.5
     assert xavier == round(history_2['val'][0], 2)
 
 
