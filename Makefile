@@ -6,8 +6,8 @@
 #   .venv-pytorch  Python 3.11, build/pins-pytorch.txt: the PyTorch tab's
 #                  kernel (torch 2.13.0, numpy 2, no mxnet)
 #   .venv-jax      Python 3.12, build/pins-jax.txt: the JAX tab's kernel
-#                  (jax, flax, optax; no mxnet, no torch). The JAX tab is
-#                  not written yet: tests/env_jax checks the environment.
+#                  (jax, flax, optax; no mxnet, no torch); tests/env_jax
+#                  checks the JAX helpers in it.
 # Each kernel is registered in .venv as rnn-book-<tab>, the name that
 # build/evaluate.py asks Jupyter for.
 # For an NVIDIA GPU, ask for a CUDA build of MXNet 1.9.1, e.g.

@@ -1,24 +1,26 @@
-"""Execute the book's sections, in both tabs, into notebooks under _build.
+"""Execute the book's sections, in every tab, into notebooks under _build.
 
 d2lbook would evaluate them too, but it runs two notebooks at once on two
 CPU workers (so timings printed by one section depend on the other), it
 decides what is stale from file times only (so a changed gluonbook does
 not re-run the sections that import it), and it reports a failing cell
 without naming it. This script runs before `d2lbook build html --tab all`, which merges the
-two tabs' notebooks into one page each:
+three tabs' notebooks into one page each:
 
 * each section is split into its tabs as d2lbook splits it (cells marked
-  `#@tab pytorch` or `#@tab all`, `:begin_tab:` blocks); the mxnet tab
-  (the default) goes to _build/eval, the PyTorch tab to _build/eval_pytorch;
-* sections run one at a time, in book order, each in both tabs;
+  `#@tab pytorch`, `#@tab jax` or `#@tab all`, `:begin_tab:` blocks); the
+  mxnet tab (the default) goes to _build/eval, the others to
+  _build/eval_pytorch and _build/eval_jax;
+* sections run one at a time, in book order, each in every tab;
 * each tab runs in its own environment's kernel (KERNELS: rnn-book-mxnet
   from .venv, rnn-book-pytorch from .venv-pytorch, which has no mxnet and
-  numpy 2, as a reader of that tab has; `make venv` creates and registers
-  them), and the notebook records what the kernel ran (Python, numpy, the
+  numpy 2, as a reader of that tab has, rnn-book-jax from .venv-jax,
+  Python 3.12 with neither mxnet nor torch; `make venv` creates and
+  registers them), and the notebook records what the kernel ran (Python, numpy, the
   frameworks: metadata.environment); a change of a tab's pins
   re-runs that tab;
-* both tabs save training histories and parameters into one results/
-  folder (eval_pytorch's results/ links to eval's), so that a section can
+* every tab saves training histories and parameters into one results/
+  folder (eval_pytorch's and eval_jax's results/ link to eval's), so that a section can
   set the frameworks side by side;
 * a section is re-run when its code cells, gluonbook or the data changed,
   or, for a section that reads training histories or model parameters
@@ -346,7 +348,7 @@ def copy_resources():
             target = os.path.join(eval_dir(tab), name)
             os.makedirs(os.path.dirname(target), exist_ok=True)
             shutil.copyfile(os.path.join(ROOT, name), target)
-    # One results/ folder for both tabs: eval_pytorch's links to eval's.
+    # One results/ folder for every tab: the others' link to eval's.
     for folder in {os.path.dirname(f) for f in book_order()}:
         shared = os.path.join(EVAL_DIR, folder, 'results')
         os.makedirs(shared, exist_ok=True)

@@ -339,8 +339,8 @@ def resources(tab):
 
 
 def results(tab):
-    """The saved histories of both tabs and this tab's trained parameters,
-    relative to the eval folder (one results/ folder serves both tabs)."""
+    """The saved histories of every tab and this tab's trained parameters,
+    relative to the eval folder (one results/ folder serves every tab)."""
     patterns = ['*.json', PARAMETERS[tab]]
     return [os.path.relpath(path, EVAL_DIR) for path in sorted(
         p for pattern in patterns

@@ -1,15 +1,18 @@
-"""The executed book: every section ran, in both tabs, its key outputs are
+"""The executed book: every section ran, in every tab, its key outputs are
 as expected, and the claims its text makes hold.
 
-`make test` evaluates the sections into _build/eval (MXNet) and
-_build/eval_pytorch (PyTorch) before pytest runs. The checks of the
-output expectations run for each tab (test ids `chapter_rnn/rnn-gluon-4`
-for MXNet, `pytorch-chapter_rnn/rnn-gluon-4` for PyTorch). A claim that
-both tabs' texts make, in a shared sentence or in parallel ones, is
-checked by one test for each tab (`test_x[mxnet]`, `test_x[pytorch]`),
+`make test` evaluates the sections into _build/eval (MXNet),
+_build/eval_pytorch (PyTorch) and _build/eval_jax (JAX) before pytest
+runs. The checks of the output expectations run for each tab (test ids
+`chapter_rnn/rnn-gluon-4` for MXNet, `pytorch-chapter_rnn/rnn-gluon-4`,
+`jax-chapter_rnn/rnn-gluon-4` for the others). A claim that the tabs'
+texts make, in a shared sentence or in parallel ones, is checked by one
+test for each tab (`test_x[mxnet]`, `test_x[pytorch]`, `test_x[jax]`),
 with the tabs' differences (labels, thresholds) in small dicts by tab;
 claims that only the MXNet text makes are checked here too, those that
-only the PyTorch text makes in test_book_pytorch.py.
+only the PyTorch text makes in test_book_pytorch.py, those only the JAX
+text makes in test_book_jax_<section>.py (and, where they need jax
+itself, in env_jax/, run with the JAX environment's Python).
 """
 import importlib
 import json
