@@ -4,7 +4,7 @@ with explicit PRNG keys (the distribution drawn from, the support after a
 cut, the same key giving the same text), beam search (width 1 is greedy
 decoding, a wider beam finds what greedy misses, each beam keeps its own
 state), one compiled step whatever the prefix, and the errors."""
-import math
+import sys
 
 import jax
 import numpy as np
@@ -14,8 +14,10 @@ from jax import numpy as jnp
 
 from gluonbook import jax as gb
 
-VOCAB = list('abcde')
-CHAR_TO_IDX = {c: i for i, c in enumerate(VOCAB)}
+sys.path.insert(0, __file__.rsplit('/', 2)[0])
+import decoding_checks  # noqa: E402
+
+VOCAB, CHAR_TO_IDX = decoding_checks.VOCAB, decoding_checks.CHAR_TO_IDX
 ALPHABET = list(' abcdefghijklmnopqrstuvwxyz')
 ALPHABET_TO_IDX = {c: i for i, c in enumerate(ALPHABET)}
 
@@ -73,108 +75,31 @@ KEY = jax.random.key(0)
 
 
 def test_softmax_with_temperature_and_its_limits():
-    np.testing.assert_allclose(
-        gb.softmax_with_temperature([0, np.log(2)], 1), [1 / 3, 2 / 3])
-    np.testing.assert_allclose(
-        gb.softmax_with_temperature([0, np.log(2)], 0.5), [1 / 5, 4 / 5])
-    scores = np.float32([2.0, 1.0, 0.0, -1.0])
-    # As the temperature goes to 0: all mass on the largest score (no
-    # overflow for large scores); to infinity: uniform.
-    cold = gb.softmax_with_temperature(scores, 1e-3)
-    assert cold.dtype == np.float64
-    assert cold[0] == 1 and cold[1:].max() < 1e-300
-    big = gb.softmax_with_temperature(np.float32([1000.0, 999.0]), 0.01)
-    assert big[0] == 1 and big[1] < 1e-40
-    np.testing.assert_allclose(gb.softmax_with_temperature(scores, 1e6),
-                               np.full(4, 0.25), atol=1e-6)
-    # Sharper below 1, flatter above: the largest probability falls with
-    # the temperature.
-    largest = [gb.softmax_with_temperature(scores, t)[0]
-               for t in (0.25, 0.5, 1, 2, 4)]
-    assert all(a > b for a, b in zip(largest, largest[1:]))
+    decoding_checks.check_softmax_with_temperature(gb)
 
 
 def test_top_k_keeps_the_k_largest_renormalised():
-    probs = np.array([0.1, 0.4, 0.2, 0.3])
-    np.testing.assert_allclose(gb.top_k_probs(probs, 2),
-                               [0, 4 / 7, 0, 3 / 7])
-    np.testing.assert_allclose(gb.top_k_probs(probs, 1), [0, 1, 0, 0])
-    np.testing.assert_allclose(gb.top_k_probs(probs, 4), probs)
-    # Ties go to the lower index, as with argmax.
-    np.testing.assert_allclose(gb.top_k_probs(np.full(4, 0.25), 2),
-                               [0.5, 0.5, 0, 0])
-    rng = np.random.default_rng(0)
-    for k in range(1, 11):
-        probs = rng.dirichlet(np.ones(10))
-        kept = gb.top_k_probs(probs, k)
-        assert np.count_nonzero(kept) == k
-        assert set(np.flatnonzero(kept)) == set(np.argsort(-probs)[:k])
-        assert math.isclose(kept.sum(), 1)
-        np.testing.assert_allclose(kept[kept > 0],
-                                   probs[kept > 0] / probs[kept > 0].sum())
+    decoding_checks.check_top_k(gb)
 
 
 def test_top_p_keeps_the_fewest_largest_reaching_p():
-    probs = np.array([0.1, 0.4, 0.2, 0.3])
-    # 0.4 + 0.3 reaches 0.6 and 0.7; 0.4 alone reaches 0.4; p = 1 keeps
-    # all.
-    np.testing.assert_allclose(gb.top_p_probs(probs, 0.6),
-                               [0, 4 / 7, 0, 3 / 7])
-    np.testing.assert_allclose(gb.top_p_probs(probs, 0.7),
-                               [0, 4 / 7, 0, 3 / 7])
-    np.testing.assert_allclose(gb.top_p_probs(probs, 0.4), [0, 1, 0, 0])
-    np.testing.assert_allclose(gb.top_p_probs(probs, 0.71),
-                               [0, 4 / 9, 2 / 9, 3 / 9])
-    np.testing.assert_allclose(gb.top_p_probs(probs, 1), probs)
-    thirds = np.full(3, 1 / 3)  # the running sum may stay just below 1
-    np.testing.assert_allclose(gb.top_p_probs(thirds, 1), thirds)
-    rng = np.random.default_rng(1)
-    for p in [0.05, 0.3, 0.5, 0.9, 0.99]:
-        probs = rng.dirichlet(np.ones(10))
-        kept = gb.top_p_probs(probs, p)
-        n = np.count_nonzero(kept)
-        sorted_probs = np.sort(probs)[::-1]
-        # The n largest reach p; the n - 1 largest do not.
-        assert sorted_probs[:n].sum() >= p > sorted_probs[:n - 1].sum()
-        assert set(np.flatnonzero(kept)) == set(np.argsort(-probs)[:n])
-        assert math.isclose(kept.sum(), 1)
+    decoding_checks.check_top_p(gb)
 
 
 # --- sampling with keys -----------------------------------------------------
 
-@pytest.mark.parametrize('kwargs', [{'temperature': 0.01}, {'k': 1},
-                                    {'p': 0.1, 'temperature': 3}])
-def test_sampling_that_keeps_one_character_is_greedy(kwargs):
-    # The stand-in scores its next character 1 and the others 0.
-    assert decode(gb.predict_sample, 'da', 8, key=KEY,
-                  **kwargs) == 'dabcdeabcd'
+def sample_with_key_0(prefix, num_chars, **kwargs):
+    return decode(gb.predict_sample, prefix, num_chars, key=KEY, **kwargs)
 
 
-def transitions(text):
-    return list(zip(map(CHAR_TO_IDX.get, text), map(CHAR_TO_IDX.get,
-                                                     text[1:])))
+def test_sampling_that_keeps_one_character_is_greedy():
+    decoding_checks.check_sampling_keeps_one_character_greedy(
+        sample_with_key_0)
 
 
 def test_sampling_follows_the_model_distribution_and_the_cut():
-    # At temperature 1 the character after the input has probability
-    # e / (e + 4) = 0.405; with k = 2 it is e / (e + 1) = 0.731, and only
-    # it or the lowest other index is ever drawn; at temperature 2,
-    # e^0.5 / (e^0.5 + 4) = 0.292.
-    n = 2000
-    for kwargs, expected in [({}, np.e / (np.e + 4)),
-                             ({'k': 2}, np.e / (np.e + 1)),
-                             ({'temperature': 2},
-                              np.exp(0.5) / (np.exp(0.5) + 4))]:
-        text = decode(gb.predict_sample, 'a', n, key=KEY, **kwargs)
-        hits = sum(b == (a + 1) % len(VOCAB) for a, b in transitions(text))
-        # Binomial standard deviation: at most sqrt(0.25 / n) = 0.011.
-        assert abs(hits / n - expected) < 0.035, (kwargs, hits)
-        if 'k' in kwargs:
-            for a, b in transitions(text):
-                after = (a + 1) % len(VOCAB)
-                assert b in (after, 1 if after == 0 else 0)
-        else:  # every character is drawn now and then
-            assert set(text) == set(VOCAB)
+    decoding_checks.check_sampling_follows_the_model_distribution(
+        sample_with_key_0)
 
 
 def test_nucleus_sampling_draws_only_from_the_nucleus():
@@ -260,22 +185,12 @@ def test_beam_search_of_width_one_is_greedy(seed, cell):
 
 
 def test_beam_search_finds_the_likelier_text_that_greedy_misses():
-    # After 'a': 'b' 0.6, 'c' 0.4. After 'b' every character is equally
-    # likely; after 'c', 'd' is nearly certain. Greedy takes 'b' and ends
-    # with probability 0.6 * 0.2 = 0.12; 'cd' has 0.4 * 0.96.
-    eps = 0.01
-    table = [[eps, 0.6 - eps, 0.4 - 2 * eps, eps, eps],  # after 'a'
-             [0.2] * 5,                                  # after 'b'
-             [eps, eps, eps, 0.96, eps],                 # after 'c'
-             [0.96, eps, eps, eps, eps],                 # after 'd'
-             [0.96, eps, eps, eps, eps]]                 # after 'e'
-    model = TableModel(table)
-    assert decode(gb.predict_beam_search, 'a', 2, model, beam_width=1) == \
-        'aba'
-    assert decode(gb.predict_beam_search, 'a', 2, model, beam_width=2) == \
-        'acd'
-    assert decode(gb.predict_beam_search, 'a', 3, model, beam_width=2) == \
-        'acda'
+    model = TableModel(decoding_checks.BEAM_TABLE)
+    assert decode(gb.predict_rnn_jax, 'a', 2, model) == \
+        decoding_checks.GREEDY_ON_TABLE
+    for prefix, num_chars, beam_width, text in decoding_checks.BEAM_CASES:
+        assert decode(gb.predict_beam_search, prefix, num_chars, model,
+                      beam_width=beam_width) == text
 
 
 @pytest.mark.parametrize('seed', [0, 1, 2])
@@ -342,52 +257,20 @@ def test_score_step_is_the_model():
 
 # --- errors -----------------------------------------------------------------
 
-@pytest.mark.parametrize('decoder,prefix,kwargs,message', [
-    (gb.predict_sample, 'ab', {'temperature': 0},
-     'temperature must be > 0, got 0'),
-    (gb.predict_sample, 'ab', {'temperature': -1.5},
-     'temperature must be > 0, got -1.5'),
-    (gb.predict_sample, 'ab', {'k': 0},
-     'k must be a whole number from 1 to vocab_size = 5, got 0'),
-    (gb.predict_sample, 'ab', {'k': -2},
-     'k must be a whole number from 1 to vocab_size = 5, got -2'),
-    (gb.predict_sample, 'ab', {'k': 6},
-     'k must be a whole number from 1 to vocab_size = 5, got 6'),
-    (gb.predict_sample, 'ab', {'k': 2.5},
-     'k must be a whole number from 1 to vocab_size = 5, got 2.5'),
-    (gb.predict_top_k, 'ab', {'k': 0},
-     'k must be a whole number from 1 to vocab_size = 5, got 0'),
-    (gb.predict_sample, 'ab', {'p': 0}, r'p must be in \(0, 1\], got 0'),
-    (gb.predict_sample, 'ab', {'p': -0.5},
-     r'p must be in \(0, 1\], got -0.5'),
-    (gb.predict_sample, 'ab', {'p': 1.01},
-     r'p must be in \(0, 1\], got 1.01'),
-    (gb.predict_top_p, 'ab', {'p': 2}, r'p must be in \(0, 1\], got 2'),
-    (gb.predict_sample, '', {}, 'prefix is empty'),
-    (gb.predict_beam_search, '', {'beam_width': 2}, 'prefix is empty'),
-    (gb.predict_sample, 'abx', {}, "contains 'x', which is not in"),
-    (gb.predict_beam_search, 'abx', {'beam_width': 2},
-     "contains 'x', which is not in"),
-    (gb.predict_beam_search, 'ab', {'beam_width': 0},
-     'beam_width must be a whole number >= 1, got 0'),
-    (gb.predict_beam_search, 'ab', {'beam_width': 1.5},
-     'beam_width must be a whole number >= 1, got 1.5'),
-])
-def test_decoders_refuse_bad_arguments(decoder, prefix, kwargs, message):
-    if decoder is not gb.predict_beam_search:
-        kwargs = dict(kwargs, key=KEY)
-        if decoder is gb.predict_top_k:
-            kwargs.setdefault('k', 2)
-        if decoder is gb.predict_top_p:
-            kwargs.setdefault('p', 0.5)
+@pytest.mark.parametrize('name,prefix,kwargs,message',
+                         decoding_checks.BAD_ARGUMENTS,
+                         ids=decoding_checks.BAD_ARGUMENT_IDS)
+def test_decoders_refuse_bad_arguments(name, prefix, kwargs, message):
+    kwargs = dict(kwargs)
+    num_chars = kwargs.pop('num_chars', 3)
+    if name != 'predict_beam_search':
+        kwargs['key'] = KEY  # the samplers draw with a key
     with pytest.raises(ValueError, match=message):
-        decode(decoder, prefix, 3, **kwargs)
+        decode(getattr(gb, name), prefix, num_chars, **kwargs)
 
 
 @pytest.mark.parametrize('decoder,kwargs', [
     (gb.predict_sample, {'key': KEY}),
     (gb.predict_beam_search, {'beam_width': 2})])
-def test_decoders_refuse_a_negative_length(decoder, kwargs):
-    with pytest.raises(ValueError, match='num_chars must be >= 0, got -1'):
-        decode(decoder, 'ab', -1, **kwargs)
+def test_decoders_predict_nothing_for_a_length_of_zero(decoder, kwargs):
     assert decode(decoder, 'ab', 0, **kwargs) == 'ab'

@@ -16,6 +16,8 @@ from gluonbook import torch as gb
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, 'tests'))
+import decoding_checks  # noqa: E402
 
 
 def batches(data_iter):
@@ -375,8 +377,7 @@ def test_torch_sgd_step():
     assert param.requires_grad and param.is_leaf  # still a parameter
 
 
-VOCAB = list('abcde')
-CHAR_TO_IDX = {c: i for i, c in enumerate(VOCAB)}
+VOCAB, CHAR_TO_IDX = decoding_checks.VOCAB, decoding_checks.CHAR_TO_IDX
 
 
 def next_char_rnn(inputs, state, params):
@@ -902,27 +903,15 @@ def test_torch_params_round_trip_and_missing_params(tmp_path, monkeypatch):
 # --- decoding ---------------------------------------------------------------
 
 def test_torch_softmax_with_temperature():
-    np.testing.assert_allclose(
-        gb.softmax_with_temperature([0, np.log(2)], 1), [1 / 3, 2 / 3])
-    np.testing.assert_allclose(
-        gb.softmax_with_temperature([0, np.log(2)], 0.5), [1 / 5, 4 / 5])
-    # Large scores do not overflow; a tiny temperature is nearly argmax.
-    probs = gb.softmax_with_temperature(np.float32([1000.0, 999.0]), 0.01)
-    assert probs.dtype == np.float64
-    assert probs[0] == 1 and probs[1] < 1e-40
+    decoding_checks.check_softmax_with_temperature(gb)
 
 
-def test_torch_top_k_and_top_p_keep_the_documented_characters():
-    probs = np.array([0.1, 0.4, 0.2, 0.3])
-    np.testing.assert_allclose(gb.top_k_probs(probs, 2),
-                               [0, 4 / 7, 0, 3 / 7])
-    np.testing.assert_allclose(gb.top_k_probs(np.full(4, 0.25), 2),
-                               [0.5, 0.5, 0, 0])  # ties: the lower index
-    np.testing.assert_allclose(gb.top_p_probs(probs, 0.6),
-                               [0, 4 / 7, 0, 3 / 7])
-    np.testing.assert_allclose(gb.top_p_probs(probs, 0.4), [0, 1, 0, 0])
-    thirds = np.full(3, 1 / 3)
-    np.testing.assert_allclose(gb.top_p_probs(thirds, 1), thirds)
+def test_torch_top_k_keeps_the_k_largest_renormalised():
+    decoding_checks.check_top_k(gb)
+
+
+def test_torch_top_p_keeps_the_fewest_largest_reaching_p():
+    decoding_checks.check_top_p(gb)
 
 
 def decode(decoder, prefix, num_chars, model=None, **kwargs):
@@ -930,28 +919,19 @@ def decode(decoder, prefix, num_chars, model=None, **kwargs):
                    CPU, VOCAB, CHAR_TO_IDX, **kwargs)
 
 
-@pytest.mark.parametrize('kwargs', [{'temperature': 0.01}, {'k': 1},
-                                    {'p': 0.1, 'temperature': 3}])
-def test_torch_sampling_that_keeps_one_character_is_greedy(kwargs):
-    # The stand-in scores its next character 1 and the others 0.
+def sample_with_seed_0(prefix, num_chars, **kwargs):
     np.random.seed(0)
-    assert decode(gb.predict_sample, 'da', 8, **kwargs) == 'dabcdeabcd'
+    return decode(gb.predict_sample, prefix, num_chars, **kwargs)
+
+
+def test_torch_sampling_that_keeps_one_character_is_greedy():
+    decoding_checks.check_sampling_keeps_one_character_greedy(
+        sample_with_seed_0)
 
 
 def test_torch_sampling_follows_the_model_distribution():
-    # At temperature 1 the stand-in's next character has probability
-    # e / (e + 4) = 0.405; with k = 2 it is e / (e + 1) = 0.731.
-    for kwargs, expected in [({}, np.e / (np.e + 4)),
-                             ({'k': 2}, np.e / (np.e + 1))]:
-        np.random.seed(0)
-        text = decode(gb.predict_sample, 'a', 2000, **kwargs)
-        hits = sum(CHAR_TO_IDX[b] == (CHAR_TO_IDX[a] + 1) % len(VOCAB)
-                   for a, b in zip(text, text[1:]))
-        assert abs(hits / 2000 - expected) < 0.035, (kwargs, hits)
-        if 'k' in kwargs:  # only the two best: next or the lowest index
-            for a, b in zip(text, text[1:]):
-                after = (CHAR_TO_IDX[a] + 1) % len(VOCAB)
-                assert CHAR_TO_IDX[b] in (after, 1 if after == 0 else 0)
+    decoding_checks.check_sampling_follows_the_model_distribution(
+        sample_with_seed_0)
 
 
 def test_torch_sampling_is_repeatable_with_the_seed():
@@ -1009,21 +989,13 @@ class TableModel(torch.nn.Module):
 
 
 def test_torch_beam_search_finds_the_likelier_text_that_greedy_misses():
-    # After 'a': 'b' 0.6, 'c' 0.4. After 'b' every character is equally
-    # likely; after 'c', 'd' is nearly certain. Greedy takes 'b' and ends
-    # with probability 0.6 * 0.2 = 0.12; 'cd' has 0.4 * 0.96.
-    eps = 0.01
-    table = [[eps, 0.6 - eps, 0.4 - 2 * eps, eps, eps],  # after 'a'
-             [0.2] * 5,                                  # after 'b'
-             [eps, eps, eps, 0.96, eps],                 # after 'c'
-             [0.96, eps, eps, eps, eps],                 # after 'd'
-             [0.96, eps, eps, eps, eps]]                 # after 'e'
-    args = (TableModel(table), len(VOCAB), CPU, VOCAB, CHAR_TO_IDX)
-    assert gb.predict_rnn_pytorch('a', 2, *args) == 'aba'
-    assert gb.predict_beam_search('a', 2, *args, beam_width=1) == 'aba'
-    assert gb.predict_beam_search('a', 2, *args, beam_width=2) == 'acd'
-    # Three steps, width 2: 'acda' (0.4 * 0.96 * 0.96) beats every 'ab.'.
-    assert gb.predict_beam_search('a', 3, *args, beam_width=2) == 'acda'
+    args = (TableModel(decoding_checks.BEAM_TABLE), len(VOCAB), CPU, VOCAB,
+            CHAR_TO_IDX)
+    assert gb.predict_rnn_pytorch('a', 2, *args) == \
+        decoding_checks.GREEDY_ON_TABLE
+    for prefix, num_chars, beam_width, text in decoding_checks.BEAM_CASES:
+        assert gb.predict_beam_search(prefix, num_chars, *args,
+                                      beam_width=beam_width) == text
 
 
 @pytest.mark.parametrize('layer', [torch.nn.LSTM, torch.nn.GRU])
@@ -1057,39 +1029,16 @@ def test_torch_beam_search_wide_enough_is_exhaustive_search(layer):
     assert scores_by_text[greedy] <= scores_by_text[best]
 
 
-@pytest.mark.parametrize('decoder,prefix,kwargs,message', [
-    (gb.predict_sample, 'ab', {'temperature': 0},
-     'temperature must be > 0, got 0'),
-    (gb.predict_sample, 'ab', {'temperature': -1.5},
-     'temperature must be > 0, got -1.5'),
-    (gb.predict_sample, 'ab', {'k': 0},
-     'k must be a whole number from 1 to vocab_size = 5, got 0'),
-    (gb.predict_sample, 'ab', {'k': 6},
-     'k must be a whole number from 1 to vocab_size = 5, got 6'),
-    (gb.predict_sample, 'ab', {'k': 2.5},
-     'k must be a whole number from 1 to vocab_size = 5, got 2.5'),
-    (gb.predict_sample, 'ab', {'p': 0}, r'p must be in \(0, 1\], got 0'),
-    (gb.predict_sample, 'ab', {'p': 1.01},
-     r'p must be in \(0, 1\], got 1.01'),
-    (gb.predict_beam_search, 'ab', {'beam_width': 0},
-     'beam_width must be a whole number >= 1, got 0'),
-    (gb.predict_beam_search, 'ab', {'beam_width': 1.5},
-     'beam_width must be a whole number >= 1, got 1.5'),
-    (gb.predict_sample, 'abx', {}, "contains 'x', which is not in"),
-    (gb.predict_beam_search, 'abx', {'beam_width': 2},
-     "contains 'x', which is not in"),
-    (gb.predict_beam_search, '', {'beam_width': 2}, 'prefix is empty'),
-    (gb.predict_sample, 'ab', {'num_chars': -1},
-     'num_chars must be >= 0, got -1'),
-    (gb.predict_beam_search, 'ab', {'num_chars': -1, 'beam_width': 2},
-     'num_chars must be >= 0, got -1'),
-])
-def test_torch_decoders_name_the_bad_argument(decoder, prefix, kwargs,
+@pytest.mark.parametrize('name,prefix,kwargs,message',
+                         decoding_checks.BAD_ARGUMENTS,
+                         ids=decoding_checks.BAD_ARGUMENT_IDS)
+def test_torch_decoders_name_the_bad_argument(name, prefix, kwargs,
                                               message):
+    kwargs = dict(kwargs)
     num_chars = kwargs.pop('num_chars', 3)
     model = NextCharModel()
     with pytest.raises(ValueError, match=message):
-        decode(decoder, prefix, num_chars, model, **kwargs)
+        decode(getattr(gb, name), prefix, num_chars, model, **kwargs)
     assert model.modes == []  # refused before the model ran
 
 
