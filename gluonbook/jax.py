@@ -562,15 +562,20 @@ def model_step(graphdef, params, rest, state, X):
     return jnp.argmax(output[0]), state
 
 
+def split_for_prediction(model):
+    """Split a view of model with dropout off into its graph definition,
+    parameters and the rest; the model itself keeps its mode."""
+    view = nnx.view(model, deterministic=True, raise_if_not_found=False)
+    return nnx.split(view, nnx.Param, ...)
+
+
 def predict_rnn_jax(prefix, num_chars, model, vocab_size, idx_to_char,
                     char_to_idx):
     """Return prefix followed by num_chars greedily predicted characters."""
     gb.check_prefix(prefix, char_to_idx)
     if num_chars < 0:
         raise ValueError(f'num_chars must be >= 0, got {num_chars}')
-    model.eval()  # no dropout while predicting
-    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
-    model.train()
+    graphdef, params, rest = gb.split_for_prediction(model)
     state = model.begin_state(batch_size=1)
     output = [char_to_idx[prefix[0]]]
     for t in range(num_chars + len(prefix) - 1):
@@ -1149,9 +1154,7 @@ def predict_sample(prefix, num_chars, model, vocab_size, idx_to_char,
                          f'= {vocab_size}, got {k}')
     if p is not None and not 0 < p <= 1:
         raise ValueError(f'p must be in (0, 1], got {p}')
-    model.eval()  # no dropout while predicting
-    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
-    model.train()  # as predict_rnn_jax leaves it
+    graphdef, params, rest = gb.split_for_prediction(model)  # no dropout
     state = model.begin_state(batch_size=1)
     output = [char_to_idx[prefix[0]]]
     for t in range(num_chars + len(prefix) - 1):
@@ -1197,9 +1200,7 @@ def predict_beam_search(prefix, num_chars, model, vocab_size, idx_to_char,
     if not (beam_width == int(beam_width) and beam_width >= 1):
         raise ValueError(f'beam_width must be a whole number >= 1, got '
                          f'{beam_width}')
-    model.eval()  # no dropout while predicting
-    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
-    model.train()  # as predict_rnn_jax leaves it
+    graphdef, params, rest = gb.split_for_prediction(model)  # no dropout
     state = model.begin_state(batch_size=1)
     beams, scores = [[]], np.zeros(1)  # characters, summed log-probability
     for char in prefix:
@@ -1463,6 +1464,7 @@ __all__ = [
     'train_and_predict_rnn',
     'RNNModel',
     'model_step',
+    'split_for_prediction',
     'predict_rnn_jax',
     'reinitialize',
     'get_optax',

@@ -146,7 +146,7 @@ def test_draw_splits_the_key_and_never_draws_a_zero():
     assert set(drawn) == {1, 3}
 
 
-def test_decoders_predict_without_dropout_and_leave_training_mode():
+def test_decoders_predict_without_dropout_and_keep_the_models_mode():
     # A model with dropout: were it active while decoding, the scores
     # would not be the model's, and the decoders that keep only the best
     # character would not write greedy decoding's text.
@@ -158,12 +158,37 @@ def test_decoders_predict_without_dropout_and_leave_training_mode():
         if isinstance(param, nnx.Param):
             param[...] = 2.0 * jax.random.normal(next(keys), param.shape)
     args = (model, 27, ALPHABET, ALPHABET_TO_IDX)
-    greedy = gb.predict_rnn_jax('the ', 30, *args)
-    assert gb.predict_sample('the ', 30, *args, KEY, k=1) == greedy
-    assert gb.predict_beam_search('the ', 30, *args, beam_width=1) == greedy
     dropouts = [m for _, m in nnx.iter_graph(model)
                 if isinstance(m, nnx.Dropout)]
-    assert dropouts and not any(d.deterministic for d in dropouts)
+    assert len(dropouts) == 2
+    for mode in (model.train, model.eval):
+        mode()
+        deterministic = [d.deterministic for d in dropouts]
+        greedy = gb.predict_rnn_jax('the ', 30, *args)
+        assert gb.predict_sample('the ', 30, *args, KEY, k=1) == greedy
+        assert gb.predict_top_k('the ', 30, *args, KEY, k=1) == greedy
+        assert gb.predict_beam_search('the ', 30, *args,
+                                      beam_width=1) == greedy
+        # Each decoder predicted from a view: the model's mode is as the
+        # caller left it.
+        assert [d.deterministic for d in dropouts] == deterministic
+    assert deterministic == [True, True]  # the last mode: eval
+
+
+def test_split_for_prediction_shares_the_arrays_with_dropout_off():
+    rngs = nnx.Rngs(0)
+    model = gb.RNNModel(nnx.RNN(nnx.GRUCell(5, 8, rngs=rngs)), 5,
+                        dropout=0.5, rngs=rngs)
+    graphdef, params, rest = gb.split_for_prediction(model)
+    view = nnx.merge(graphdef, params, rest)
+    assert all(m.deterministic for _, m in nnx.iter_graph(view)
+               if isinstance(m, nnx.Dropout))
+    assert not any(m.deterministic for _, m in nnx.iter_graph(model)
+                   if isinstance(m, nnx.Dropout))
+    own = jax.tree.leaves(nnx.state(model, nnx.Param))
+    assert all(a is b for a, b in zip(jax.tree.leaves(params), own))
+    # A stand-in without dropout splits too.
+    assert gb.split_for_prediction(NextCharModel())[1]
 
 
 # --- beam search ------------------------------------------------------------
